@@ -26,7 +26,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
-stdout = Console(highlight=False)
+stdout = Console(highlight=False, soft_wrap=True)
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 Seeds = Annotated[int | None, typer.Option(help="Number of seeds (overrides the config).")]
@@ -110,7 +110,7 @@ def run(
     path = run_experiment(exp, _config(exp, quick, config, seeds), out, backend=backend,
                           workers=workers, ray_address=ray_address, force=force)
     _show([path])
-    stdout.print(f"report: {path / 'report.html'}")
+    stdout.print(f"report: {path / 'report.html'}", markup=False)
 
 
 def _parse_grid(params: Sequence[str]) -> dict[str, list[str]]:
@@ -165,13 +165,13 @@ def reproduce(
     top = reproduce_runs(out, quick=quick, names=experiments or (), backend=backend,
                          workers=workers, ray_address=ray_address, force=force)
     _show([top / run for run in read_json(top / SUMMARY)["runs"]])
-    stdout.print(f"report: {top / 'report.html'}")
+    stdout.print(f"report: {top / 'report.html'}", markup=False)
 
 
 @app.command()
 def report(run_dir: Annotated[Path, typer.Argument(help="A run or reproduce directory.")]) -> None:
     """Rebuild the HTML report of a complete run (or of a `reproduce` directory)."""
-    stdout.print(f"report: {report_module.regenerate(run_dir)}")
+    stdout.print(f"report: {report_module.regenerate(run_dir)}", markup=False)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

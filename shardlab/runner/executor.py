@@ -22,14 +22,16 @@ BACKENDS = ("local", "ray")
 
 
 class Executor(Protocol):
+    """Runs independent tasks somewhere; the runner needs nothing else from a backend."""
+
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         """Apply top-level picklable `fn` to every item; yield results as they complete."""
         ...
 
 
 class LocalExecutor:
-    """One machine. A single worker runs in-process; more use fresh "spawn" processes because
-    JAX is not fork-safe."""
+    """One machine. One worker (or one task) runs in-process, without a pool; more use fresh
+    "spawn" processes because JAX is not fork-safe."""
 
     def __init__(self, workers: int = 1) -> None:
         self.workers = workers

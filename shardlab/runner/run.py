@@ -128,7 +128,8 @@ def _execute(plans: Sequence[Plan], executor: Executor, progress: bool) -> None:
     if progress:
         for plan in plans:
             if plan.store.path not in todo:
-                console.print(f"{plan.experiment.name}: already complete at {plan.store.path}")
+                console.print(f"{plan.experiment.name}: already complete at {plan.store.path}",
+                              markup=False)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("seeds"), TimeElapsedColumn())
     with Progress(*columns, console=console, disable=not progress) as bar:
@@ -159,7 +160,8 @@ def _run_all(
     force: bool,
 ) -> list[Path]:
     """Plan one run directory per distinct (experiment, config) and execute them together."""
-    executor = make_executor(backend, workers or default_workers(), ray_address)
+    workers = default_workers() if workers is None else workers
+    executor = make_executor(backend, workers, ray_address)
     out = Path(out)
     ensure_writable(out)
     plans = {}

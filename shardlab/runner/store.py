@@ -21,6 +21,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -137,8 +138,7 @@ class RunStore:
         shutil.rmtree(directory, ignore_errors=True)
         directory.mkdir(parents=True)
         for name, table in tables.items():
-            _atomic_write(directory / f"{name}.parquet",
-                          lambda temp, table=table: table.to_parquet(temp, index=False))
+            _atomic_write(directory / f"{name}.parquet", partial(table.to_parquet, index=False))
         write_json(directory / DONE, {"seconds": seconds})
 
     def seed_seconds(self) -> float:

@@ -1,0 +1,114 @@
+"""Basal ganglia: actor-critic on the latent z. The TD error δ is the dopamine signal.
+
+The actor is linear in z, so every action logit decomposes exactly into contributions of latent
+features — the handle `shardlab.analysis.shards` uses to find contextually activated decision
+influences. A habit prior (a contextual action-frequency model with its own rate and weight) is
+mixed into action selection (seed 000's habit prior)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+Array = jax.Array
+
+
+@dataclass(frozen=True)
+class BasalGangliaConfig:
+    gamma: float = 0.95
+    actor_lr: float = 0.05
+    critic_lr: float = 0.1
+    trace: float = 0.0  # λ of the eligibility traces (0: one-step actor-critic)
+    habit_lr: float = 0.02
+    habit_weight: float = 0.5  # 0 removes the habit prior from action selection
+    temperature: float = 1.0
+
+
+class BasalGangliaParams(NamedTuple):
+    actor_w: Array  # (Z, A)
+    actor_b: Array  # (A,)
+    critic_w: Array  # (Z,)
+    critic_b: Array  # ()
+    habit_w: Array  # (Z, A)
+    habit_b: Array  # (A,)
+
+
+class Traces(NamedTuple):
+    actor_w: Array
+    actor_b: Array
+    critic_w: Array
+    critic_b: Array
+
+
+def init(latent: int, n_actions: int) -> BasalGangliaParams:
+    return BasalGangliaParams(
+        jnp.zeros((latent, n_actions)), jnp.zeros(n_actions), jnp.zeros(latent), jnp.float32(0),
+        jnp.zeros((latent, n_actions)), jnp.zeros(n_actions),
+    )  # fmt: skip
+
+
+def zero_traces(params: BasalGangliaParams) -> Traces:
+    return Traces(*(jnp.zeros_like(p) for p in params[:4]))
+
+
+def actor_logits(params: BasalGangliaParams, z: Array) -> Array:
+    return z @ params.actor_w + params.actor_b
+
+
+def value(params: BasalGangliaParams, z: Array) -> Array:
+    return z @ params.critic_w + params.critic_b
+
+
+def habit_log_prior(params: BasalGangliaParams, z: Array) -> Array:
+    return jax.nn.log_softmax(z @ params.habit_w + params.habit_b)
+
+
+def contributions(params: BasalGangliaParams, z: Array) -> Array:
+    """(Z, A): feature i's push on action a's logit. Sums (with the bias) to the actor's logits."""
+    return z[..., :, None] * params.actor_w
+
+
+def td_error(
+    config: BasalGangliaConfig, params: BasalGangliaParams, z: Array, reward: Array,
+    z_next: Array, done: Array,
+) -> Array:  # fmt: skip
+    """Dopamine: δ = r + γ·V(z′) − V(z)."""
+    return reward + config.gamma * (1.0 - done) * value(params, z_next) - value(params, z)
+
+
+def update(
+    config: BasalGangliaConfig,
+    params: BasalGangliaParams,
+    traces: Traces,
+    z: Array,
+    action: Array,
+    delta: Array,
+    done: Array,
+) -> tuple[BasalGangliaParams, Traces]:
+    """Actor-critic with eligibility traces, and the habit prior's own supervised update.
+
+    The gradients are analytic (linear critic, linear-softmax actor), so the rule is readable."""
+    n_actions = params.actor_b.shape[0]
+    decay = config.gamma * config.trace
+    grad_logp = jax.nn.one_hot(action, n_actions) - jax.nn.softmax(actor_logits(params, z))
+    traces = Traces(
+        decay * traces.actor_w + jnp.outer(z, grad_logp),
+        decay * traces.actor_b + grad_logp,
+        decay * traces.critic_w + z,
+        decay * traces.critic_b + 1.0,
+    )
+    habit_grad = jax.nn.one_hot(action, n_actions) - jax.nn.softmax(z @ params.habit_w + params.habit_b)
+    params = BasalGangliaParams(
+        params.actor_w + config.actor_lr * delta * traces.actor_w,
+        params.actor_b + config.actor_lr * delta * traces.actor_b,
+        params.critic_w + config.critic_lr * delta * traces.critic_w,
+        params.critic_b + config.critic_lr * delta * traces.critic_b,
+        params.habit_w + config.habit_lr * jnp.outer(z, habit_grad),
+        params.habit_b + config.habit_lr * habit_grad,
+    )
+    # Traces do not carry credit across the end of an episode.
+    traces = jax.tree.map(lambda t: t * (1.0 - done), traces)
+    return params, traces

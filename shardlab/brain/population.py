@@ -1,0 +1,138 @@
+"""Train a population: `vmap` over agents (each in its own world), `lax.scan` over ticks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+
+from shardlab.brain import agent as agent_
+from shardlab.brain.steering import sensation_vector
+from shardlab.worlds.engine import EnvParams, EnvState, World
+
+Array = jax.Array
+
+
+class Log(NamedTuple):
+    """Per tick and agent, (T, N) unless noted."""
+
+    reward: Array
+    performance: Array
+    done: Array
+    dopamine: Array
+    action: Array
+    valence: Array
+    sensations: Array  # (T, N, S)
+    innate: Array  # (T, N, k)
+    issued: Array  # (T, N, k)
+
+
+class Lifetime(NamedTuple):
+    agents: agent_.AgentState  # batched over N
+    env: EnvState
+    obs: Array
+    log: Log
+
+
+def start(
+    world: World, params: EnvParams, config: agent_.AgentConfig, key: Array, n_agents: int,
+    agents: agent_.AgentState | None = None,
+) -> tuple[agent_.AgentState, EnvState, Array]:  # fmt: skip
+    """Fresh worlds (and fresh agents unless given), each agent having chosen its first action."""
+    k_env, k_agent, k_act = jax.random.split(key, 3)
+    obs, env = world.reset_batch(k_env, n_agents, params)
+    if agents is None:
+        agents = jax.vmap(lambda k: agent_.init(k, config, world.obs_size, world.n_actions))(
+            jax.random.split(k_agent, n_agents)
+        )
+    agents, _ = jax.vmap(lambda s, o, k: agent_.begin(config, s, o, k))(
+        agents, obs, jax.random.split(k_act, n_agents)
+    )
+    return agents, env, obs
+
+
+def _chunk(world: World, config: agent_.AgentConfig, n_steps: int) -> Callable:
+    @jax.jit
+    def run(params: EnvParams, agents, env, key):
+        n = env.t.shape[0]
+
+        def tick(carry, key):
+            agents, env = carry
+            k_env, k_agent = jax.random.split(key)
+            obs, env, sens, perf, done = world.step_batch(k_env, env, agents.action, params)
+            s = sensation_vector(sens)
+            agents, action, diag = jax.vmap(
+                lambda a, o, sv, d, k: agent_.step(config, a, o, sv, d, k)
+            )(agents, obs, s, done, jax.random.split(k_agent, n))
+            log = Log(
+                diag.reward, perf, done, diag.dopamine, action, diag.valence, s, diag.innate,
+                diag.issued,
+            )  # fmt: skip
+            return (agents, env), log
+
+        (agents, env), log = jax.lax.scan(tick, (agents, env), jax.random.split(key, n_steps))
+        return agents, env, log
+
+    return run
+
+
+_CACHE: dict[tuple, Callable] = {}
+
+
+def train(
+    world: World,
+    params: EnvParams,
+    config: agent_.AgentConfig,
+    key: Array,
+    n_agents: int,
+    n_steps: int,
+    agents: agent_.AgentState | None = None,
+    chunk: int = 2000,
+    progress: Callable[[int], None] | None = None,
+) -> Lifetime:
+    """Live `n_steps` ticks in `world` with online learning throughout; returns the trained
+    agents and the per-tick log. Pass `agents` to continue a lifetime (e.g. into a test phase)."""
+    k_start, key = jax.random.split(key)
+    agents, env, obs = start(world, params, config, k_start, n_agents, agents)
+    logs = []
+    done_steps = 0
+    while done_steps < n_steps:
+        size = min(chunk, n_steps - done_steps)
+        cache_key = (id(world), config, size)
+        if cache_key not in _CACHE:
+            _CACHE[cache_key] = _chunk(world, config, size)
+        key, k = jax.random.split(key)
+        agents, env, log = _CACHE[cache_key](params, agents, env, k)
+        logs.append(log)
+        done_steps += size
+        if progress is not None:
+            progress(size)
+    log = jax.tree.map(lambda *xs: jnp.concatenate(xs, 0), *logs)
+    return Lifetime(agents, env, obs, log)
+
+
+def episodes(log: Log) -> pd.DataFrame:
+    """One row per completed episode and agent: return, hidden performance, length."""
+    done = np.asarray(log.done)
+    reward, perf = np.asarray(log.reward), np.asarray(log.performance)
+    rows = []
+    for agent in range(done.shape[1]):
+        ends = np.flatnonzero(done[:, agent])
+        start = 0
+        for i, end in enumerate(ends):
+            rows.append(
+                {
+                    "agent": agent,
+                    "episode": i,
+                    "end_step": int(end),
+                    "return": float(reward[start : end + 1, agent].sum()),
+                    "performance": float(perf[start : end + 1, agent].sum()),
+                    "length": int(end + 1 - start),
+                }
+            )
+            start = end + 1
+    return pd.DataFrame(rows)
