@@ -135,17 +135,17 @@ def step(
     steer, out = steering_.step(config.steering, state.steering, sensations, state.issued)
 
     # Basal ganglia: dopamine and credit assignment.
-    delta = bg.td_error(config.basal_ganglia, state.basal_ganglia, z_prev, out.reward, z, done)
+    delta = bg.td_error(config.basal_ganglia, state.basal_ganglia, z_prev, out.reward, z)
     basal, traces = bg.update(
         config.basal_ganglia, state.basal_ganglia, state.traces, z_prev, state.action, delta, done
     )
     # Thought assessors learn the steering subsystem's ground truth.
-    assess, _ = assessors_.update(config.assessors, state.assessors, z_prev, out.innate, z, done)
+    assess, _ = assessors_.update(config.assessors, state.assessors, z_prev, out.innate, z)
     # The world model learns by prediction only (not across an episode boundary).
     cortex, wm_loss = _learn_world(config, state, obs, sensations, done)
     memory = state.memory
     if config.hippocampus.enabled:
-        memory = hippo.write(memory, z_prev, state.action, out.reward, out.innate, z, done)
+        memory = hippo.write(memory, z_prev, state.action, out.reward, out.innate, z)
         basal, assess = _replay(config, basal, assess, memory, k_replay)
 
     state = state._replace(
@@ -192,13 +192,13 @@ def _replay(
     def one(carry, x):
         basal, assess = carry
         i, ok = x
-        z, z_next, done = memory.keys[i], memory.next_keys[i], memory.dones[i]
-        delta = bg.td_error(config.basal_ganglia, basal, z, memory.rewards[i], z_next, done)
+        z, z_next = memory.keys[i], memory.next_keys[i]
+        delta = bg.td_error(config.basal_ganglia, basal, z, memory.rewards[i], z_next)
         step = config.basal_ganglia.critic_lr * delta * ok
         basal = basal._replace(
             critic_w=basal.critic_w + step * z, critic_b=basal.critic_b + step
         )
-        new, _ = assessors_.update(config.assessors, assess, z, memory.reactions[i], z_next, done)
+        new, _ = assessors_.update(config.assessors, assess, z, memory.reactions[i], z_next)
         assess = jax.tree.map(lambda n, o: jnp.where(ok, n, o), new, assess)
         return (basal, assess), None
 

@@ -17,7 +17,7 @@ Array = jax.Array
 @dataclass(frozen=True)
 class AssessorConfig:
     gamma: float = 0.8
-    lr: float = 0.05
+    lr: float = 0.02
     enabled: bool = True  # disabled: the cortex issues nothing
 
 
@@ -46,11 +46,10 @@ def update(
     z: Array,
     target_now: Array,
     z_next: Array,
-    done: Array,
 ) -> tuple[AssessorParams, Array]:
     """TD(0) towards the steering subsystem's ground truth: A(z) ← y′ + γ·A(z′)."""
     z = jax.lax.stop_gradient(z)
-    target = target_now + config.gamma * (1.0 - done) * (z_next @ params.w + params.b)
+    target = target_now + config.gamma * (z_next @ params.w + params.b)
     error = jax.lax.stop_gradient(target) - (z @ params.w + params.b)
     lr = config.lr if config.enabled else 0.0
     return AssessorParams(params.w + lr * jnp.outer(z, error), params.b + lr * error), error

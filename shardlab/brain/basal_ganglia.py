@@ -19,12 +19,13 @@ Array = jax.Array
 @dataclass(frozen=True)
 class BasalGangliaConfig:
     gamma: float = 0.95
-    actor_lr: float = 0.05
-    critic_lr: float = 0.1
+    actor_lr: float = 1.0
+    critic_lr: float = 0.3
     trace: float = 0.0  # λ of the eligibility traces (0: one-step actor-critic)
     habit_lr: float = 0.02
     habit_weight: float = 0.5  # 0 removes the habit prior from action selection
     temperature: float = 1.0
+    entropy: float = 0.01  # entropy bonus on the actor, so no shard is certain too early
 
 
 class BasalGangliaParams(NamedTuple):
@@ -72,11 +73,12 @@ def contributions(params: BasalGangliaParams, z: Array) -> Array:
 
 
 def td_error(
-    config: BasalGangliaConfig, params: BasalGangliaParams, z: Array, reward: Array,
-    z_next: Array, done: Array,
-) -> Array:  # fmt: skip
-    """Dopamine: δ = r + γ·V(z′) − V(z)."""
-    return reward + config.gamma * (1.0 - done) * value(params, z_next) - value(params, z)
+    config: BasalGangliaConfig, params: BasalGangliaParams, z: Array, reward: Array, z_next: Array
+) -> Array:
+    """Dopamine: δ = r + γ·V(z′) − V(z). A life is one continuing stream: the value of whatever
+    comes next (a new episode included) is bootstrapped, so a time limit the agent cannot see
+    is never mistaken for a catastrophe."""
+    return reward + config.gamma * value(params, z_next) - value(params, z)
 
 
 def update(
@@ -93,7 +95,10 @@ def update(
     The gradients are analytic (linear critic, linear-softmax actor), so the rule is readable."""
     n_actions = params.actor_b.shape[0]
     decay = config.gamma * config.trace
-    grad_logp = jax.nn.one_hot(action, n_actions) - jax.nn.softmax(actor_logits(params, z))
+    policy = jax.nn.softmax(actor_logits(params, z))
+    grad_logp = jax.nn.one_hot(action, n_actions) - policy
+    log_policy = jnp.log(policy + 1e-8)
+    grad_entropy = -policy * (log_policy - jnp.sum(policy * log_policy))  # ∂H/∂logits
     traces = Traces(
         decay * traces.actor_w + jnp.outer(z, grad_logp),
         decay * traces.actor_b + grad_logp,
@@ -101,11 +106,16 @@ def update(
         decay * traces.critic_b + 1.0,
     )
     habit_grad = jax.nn.one_hot(action, n_actions) - jax.nn.softmax(z @ params.habit_w + params.habit_b)
+    # Step sizes are normalised by the feature norm (NLMS), so they mean the same whatever the
+    # latent's width or scale.
+    norm = 1.0 + z @ z
+    actor, critic = config.actor_lr * delta / norm, config.critic_lr * delta / norm
+    bonus = config.actor_lr * config.entropy * grad_entropy / norm
     params = BasalGangliaParams(
-        params.actor_w + config.actor_lr * delta * traces.actor_w,
-        params.actor_b + config.actor_lr * delta * traces.actor_b,
-        params.critic_w + config.critic_lr * delta * traces.critic_w,
-        params.critic_b + config.critic_lr * delta * traces.critic_b,
+        params.actor_w + actor * traces.actor_w + jnp.outer(z, bonus),
+        params.actor_b + actor * traces.actor_b + bonus,
+        params.critic_w + critic * traces.critic_w,
+        params.critic_b + critic * traces.critic_b,
         params.habit_w + config.habit_lr * jnp.outer(z, habit_grad),
         params.habit_b + config.habit_lr * habit_grad,
     )

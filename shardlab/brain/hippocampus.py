@@ -28,7 +28,6 @@ class Memory(NamedTuple):
     rewards: Array  # (M,)
     reactions: Array  # (M, k)
     next_keys: Array  # (M, Z)
-    dones: Array  # (M,)
     filled: Array  # (M,) bool
     cursor: Array  # ()
 
@@ -37,14 +36,13 @@ def init(config: HippocampusConfig, latent: int, k: int) -> Memory:
     m = config.capacity
     return Memory(
         jnp.zeros((m, latent)), jnp.zeros(m, jnp.int32), jnp.zeros(m), jnp.zeros((m, k)),
-        jnp.zeros((m, latent)), jnp.zeros(m), jnp.zeros(m, bool), jnp.int32(0),
+        jnp.zeros((m, latent)), jnp.zeros(m, bool), jnp.int32(0),
     )  # fmt: skip
 
 
 def write(
-    memory: Memory, z: Array, action: Array, reward: Array, reactions: Array, z_next: Array,
-    done: Array,
-) -> Memory:  # fmt: skip
+    memory: Memory, z: Array, action: Array, reward: Array, reactions: Array, z_next: Array
+) -> Memory:
     """Store one transition, overwriting the oldest when full (a ring buffer)."""
     i = memory.cursor
     return Memory(
@@ -53,7 +51,6 @@ def write(
         memory.rewards.at[i].set(reward),
         memory.reactions.at[i].set(reactions),
         memory.next_keys.at[i].set(z_next),
-        memory.dones.at[i].set(done),
         memory.filled.at[i].set(True),
         (i + 1) % memory.keys.shape[0],
     )
@@ -77,7 +74,7 @@ def episodic_values(
     """Per action, the similarity-weighted remembered outcome r + γ·V(z′) of that action."""
     weights = jax.nn.softmax(similarity(memory, query) / config.temperature)
     weights = jnp.where(memory.filled, weights, 0.0)
-    outcome = memory.rewards + gamma * (1.0 - memory.dones) * next_values
+    outcome = memory.rewards + gamma * next_values
     by_action = jax.nn.one_hot(memory.actions, n_actions) * weights[:, None]  # (M, A)
     return (by_action.T @ outcome) / (by_action.sum(0) + 1e-3)
 

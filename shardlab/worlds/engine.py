@@ -4,6 +4,12 @@
 thousands of worlds and `lax.scan`-able over time. A step returns an observation, named
 sensations, a hidden performance score and a done flag — and no reward: reward is computed inside
 the agent, by its steering subsystem.
+
+Speed notes, for a reader wondering why the code avoids the obvious: under `vmap` on a CPU, tiny
+matrix products, reductions and scatters are slow and elementwise work is nearly free, and
+threefry costs ~20 rounds per random word. So lookups compare against index ranges instead of
+multiplying one-hot matrices, and each step takes one threefry draw and stretches it with a cheap
+hash (`_uniforms`).
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ Sensations = dict[str, Array]
 MOVES = jnp.array([[-1, 0], [0, 1], [1, 0], [0, -1], [0, 0], [0, 0]], jnp.int32)
 USE = ACTIONS.index("use")
 _TRIES = 8  # rejection-sampling attempts before the deterministic fallback
+_PARTIAL_RESET = 32  # step_batch resets up to n // 32 finished worlds without resetting them all
 
 pytree = partial(jax.tree_util.register_dataclass)
 
@@ -180,33 +187,38 @@ class World:
 
     # ----------------------------------------------------------------------------- reset
     def reset(self, key: Array, params: EnvParams) -> tuple[Array, EnvState]:
-        k_layout, k_agent, k_slots, k_sup = jax.random.split(key, 4)
+        n = self.n_slots
+        k_layout, k_rest = jax.random.split(key)
         walls = self._layout(k_layout)
+        u = _uniforms(k_rest, 2 * _TRIES * (1 + n) + 1)
+        u_agent, u_slots, u_sup = u[: 2 * _TRIES], u[2 * _TRIES : -1], u[-1]
         agent = jnp.where(
             params.agent_at[0] >= 0,
             params.agent_at,
-            _sample_cells(k_agent, walls, params.agent_region[None], walls)[0],
+            _sample_cells(u_agent.reshape(1, _TRIES, 2), params.agent_region[None], walls)[0],
         )
-        occupied = walls.at[agent[0], agent[1]].set(True)
 
-        def place(occ: Array, x: tuple[Array, Array, Array]) -> tuple[Array, Array]:
-            k, region, at = x
-            cell = jnp.where(at[0] >= 0, at, _sample_cells(k, walls, region[None], occ)[0])
-            return occ.at[cell[0], cell[1]].set(True), cell
+        def place(occupied: Array, x: tuple[Array, Array, Array]) -> tuple[Array, Array]:
+            u, region, at = x
+            cell = jnp.where(at[0] >= 0, at, _sample_cells(u[None], region[None], occupied)[0])
+            return _mark(occupied, cell), cell
 
-        keys = jax.random.split(k_slots, self.n_slots)
-        _, slot_pos = jax.lax.scan(place, occupied, (keys, params.slot_region, params.slot_at))
+        _, slot_pos = jax.lax.scan(
+            place,
+            _mark(walls, agent),
+            (u_slots.reshape(n, _TRIES, 2), params.slot_region, params.slot_at),
+        )
         state = EnvState(
             walls=walls,
             pos=agent,
             kind=params.slot_kind,
-            slot_pos=slot_pos.reshape(self.n_slots, 2),
-            gone=jnp.zeros(self.n_slots, bool),
+            slot_pos=slot_pos.reshape(n, 2),
+            gone=jnp.zeros(n, bool),
             drives=params.drive_init[params.phase],
             items=jnp.zeros(len(ITEMS)),
             pending=jnp.zeros((self._queue, len(SENSATIONS))),
             supervised=params.supervisor_enabled
-            & jax.random.bernoulli(k_sup, params.p_arrive / (params.p_arrive + params.p_leave)),
+            & (u_sup < params.p_arrive / (params.p_arrive + params.p_leave)),
             t=jnp.int32(0),
             performance=jnp.float32(0.0),
         )
@@ -218,7 +230,7 @@ class World:
     ) -> tuple[Array, EnvState, Sensations, Array, Array]:
         """One tick with automatic reset when the episode ends (for a single world).
 
-        For a population use `step_batch`, which resets only when some world is done.
+        For a population use `step_batch`, which resets only the worlds that are done.
         """
         k_step, k_reset = jax.random.split(key)
         obs, state, sens, perf, done = self.step_env(k_step, state, action, params)
@@ -231,7 +243,17 @@ class World:
         self, key: Array, state: EnvState, action: Array, params: EnvParams
     ) -> tuple[Array, EnvState, Sensations, Array, Array]:
         """One tick without reset: move, wander, touch, consume, use, drives, supervisor."""
-        k_wander, k_spawn, k_sup = jax.random.split(key, 3)
+        obs, state, sens, perf, terminated, truncated = self.transition(key, state, action, params)
+        return obs, state, sens, perf, terminated | truncated
+
+    def transition(
+        self, key: Array, state: EnvState, action: Array, params: EnvParams
+    ) -> tuple[Array, EnvState, Sensations, Array, Array, Array]:
+        """`step_env` with the end of the episode split in two, as Gymnasium wants it:
+        `terminated` by a terminal contact, `truncated` by the time limit alone."""
+        n = self.n_slots
+        u = _uniforms(key, 2 * n + 2 * n * _TRIES + 1)
+        u_wander, u_spawn, u_sup = u[: 2 * n], u[2 * n : -1], u[-1]
         t = state.t + 1
         present = self._present(state, params, state.t)
         kind = state.kind
@@ -244,7 +266,7 @@ class World:
         blocked = state.walls[target[0], target[1]] | jnp.any(at_target)
         pos = jnp.where(blocked, state.pos, target)
 
-        slot_pos = self._wander(k_wander, state, present, params)
+        slot_pos = self._wander(u_wander, state, present, params)
 
         # Contact: what the agent now stands on, if it can afford it.
         here = present & jnp.all(slot_pos == pos, -1) & ~params.solid[kind]
@@ -252,20 +274,23 @@ class World:
         touch = (here & affordable).astype(jnp.float32)
         gate = jnp.where(params.supervised_only[kind], state.supervised, True)
         emission = params.emits[kind] * (touch * gate)[:, None]  # (N, S)
-        when = jax.nn.one_hot(params.delay[kind], self._queue)  # (N, L)
-        pending = state.pending + when.T @ emission
+        when = params.delay[kind][:, None] == jnp.arange(self._queue)  # (N, L)
+        pending = state.pending + _total(when[:, :, None] * emission[:, None, :])
         arriving, pending = pending[0], jnp.concatenate([pending[1:], pending[:1] * 0])
-        items = state.items + touch @ params.inventory[kind]
+        items = state.items + _total(touch[:, None] * params.inventory[kind])
         drives = jnp.clip(
-            state.drives + params.drive_rate + touch @ params.satiates[kind], 0.0, 1.0
+            state.drives + params.drive_rate + _total(touch[:, None] * params.satiates[kind]),
+            0.0,
+            1.0,
         )
-        perf = touch @ params.performance[kind]
-        terminal = jnp.any((touch > 0) & params.terminal[kind])
+        perf = _total(touch * params.performance[kind])
+        terminated = jnp.any((touch > 0) & params.terminal[kind])
 
         # Consumption: gone for good, or respawned elsewhere in its region.
         eaten = (touch > 0) & params.consumed[kind]
-        not_here = state.walls.at[pos[0], pos[1]].set(True)
-        fresh = _sample_cells(k_spawn, state.walls, params.slot_region, not_here)
+        fresh = _sample_cells(
+            u_spawn.reshape(n, _TRIES, 2), params.slot_region, _mark(state.walls, pos)
+        )
         respawn = eaten & params.respawns[kind]
         slot_pos = jnp.where(respawn[:, None], fresh, slot_pos)
         gone = state.gone | (eaten & ~params.respawns[kind])
@@ -275,9 +300,8 @@ class World:
         used = (action == USE) & present & near & (params.becomes[kind] >= 0)
         kind = jnp.where(used, params.becomes[kind], kind)
 
-        u = jax.random.uniform(k_sup)
         supervised = params.supervisor_enabled & jnp.where(
-            state.supervised, u >= params.p_leave, u < params.p_arrive
+            state.supervised, u_sup >= params.p_leave, u_sup < params.p_arrive
         )
 
         state = EnvState(
@@ -294,18 +318,19 @@ class World:
             performance=state.performance + perf,
         )
         sens = self._sensations(state, params, arriving)
-        done = terminal | (t >= params.max_steps)
-        return self.observe(state, params), state, sens, perf, done
+        truncated = ~terminated & (t >= params.max_steps)
+        return self.observe(state, params), state, sens, perf, terminated, truncated
 
     def _present(self, state: EnvState, params: EnvParams, t: Array) -> Array:
         """Which slots exist now: in their time window, their phase, and not consumed."""
         window = (t >= params.appear) & ((params.vanish < 0) | (t < params.vanish))
         return window & params.slot_phases[:, params.phase] & ~state.gone
 
-    def _wander(self, key: Array, state: EnvState, present: Array, params: EnvParams) -> Array:
-        k_go, k_dir = jax.random.split(key)
-        go = present & (jax.random.uniform(k_go, (self.n_slots,)) < params.moves[state.kind])
-        step = MOVES[jax.random.randint(k_dir, (self.n_slots,), 0, 4)]
+    def _wander(self, u: Array, state: EnvState, present: Array, params: EnvParams) -> Array:
+        """Movers take a random step with their kind's probability, unless walled or blocked by
+        the agent; `u` holds two uniforms per slot (whether, which way)."""
+        go = present & (u[: self.n_slots] < params.moves[state.kind])
+        step = MOVES[jnp.minimum(u[self.n_slots :] * 4, 3).astype(jnp.int32)]
         target = state.slot_pos + step * go[:, None]
         free = ~state.walls[target[:, 0], target[:, 1]] & ~jnp.all(target == state.pos, -1)
         return jnp.where(free[:, None], target, state.slot_pos)
@@ -325,24 +350,34 @@ class World:
 
     # ----------------------------------------------------------------------------- observation
     def observe(self, state: EnvState, params: EnvParams) -> Array:
-        """Egocentric view (walls + one channel per visible kind), then interoception."""
+        """Egocentric view (walls + one channel per visible kind), then interoception.
+
+        Beyond the grid's edge counts as wall. Items are shown as min(count, 3) / 3, so every
+        value lies in [0, 1]."""
         r, v = self.radius, self.view
-        padded = jnp.pad(state.walls, r, constant_values=True)
-        wall_view = jax.lax.dynamic_slice(padded, (state.pos[0], state.pos[1]), (v, v))
-        rel = state.slot_pos - state.pos + r
-        shown = (
-            self._present(state, params, state.t)
-            & params.visible[state.kind]
-            & jnp.all((rel >= 0) & (rel < v), -1)
-        )
-        cell = jax.nn.one_hot(rel[:, 0] * v + rel[:, 1], v * v) * shown[:, None]  # (N, V*V)
-        objects = jnp.minimum(cell.T @ jax.nn.one_hot(state.kind, self.n_kinds), 1.0)
-        view = jnp.concatenate([wall_view.reshape(v * v, 1), objects], -1)
+        rows = state.pos[0] - r + jnp.arange(v)
+        cols = state.pos[1] - r + jnp.arange(v)
+        inside = ((rows >= 0) & (rows < self.height))[:, None] & (
+            (cols >= 0) & (cols < self.width)
+        )[None, :]
+        wall_view = ~inside | state.walls[
+            jnp.clip(rows, 0, self.height - 1)[:, None], jnp.clip(cols, 0, self.width - 1)[None, :]
+        ]
+        rel = state.slot_pos - state.pos + r  # (N, 2) position in the view
+        shown = self._present(state, params, state.t) & params.visible[state.kind]
+        at = (
+            (rel[:, 0, None, None] == jnp.arange(v)[:, None])
+            & (rel[:, 1, None, None] == jnp.arange(v)[None, :])
+            & shown[:, None, None]
+        )  # (N, V, V)
+        of_kind = state.kind[:, None] == jnp.arange(self.n_kinds)  # (N, K)
+        objects = jnp.any(at[..., None] & of_kind[:, None, None, :], 0)  # (V, V, K)
+        view = jnp.concatenate([wall_view[..., None], objects], -1)
         signal = params.signal_delayed & jnp.any(state.pending != 0)
         intero = jnp.concatenate(
             [
                 state.drives,
-                jnp.minimum(state.items, 3.0) / 3.0,
+                jnp.clip(state.items, 0.0, 3.0) / 3.0,
                 jnp.stack([signal, state.supervised & params.supervisor_visible]),
             ]
         )
@@ -355,20 +390,39 @@ class World:
     def step_batch(
         self, key: Array, state: EnvState, action: Array, params: EnvParams
     ) -> tuple[Array, EnvState, Sensations, Array, Array]:
-        """Step every world; reset the finished ones. The reset runs only on ticks where some
-        world is done, so a population pays for it once an episode, not every tick."""
+        """Step every world; reset the finished ones (world i with `split(k_reset, n)[i]`,
+        exactly as `reset_batch(k_reset, n)` would).
+
+        Resetting costs more than stepping (a maze is grown cell by cell), so fresh worlds are
+        made only on ticks where some world is done, and only for up to n // 32 of them when
+        few are, as when episodes end at different ticks; all n only when many end together."""
         n = action.shape[0]
         k_step, k_reset = jax.random.split(key)
         obs, state, sens, perf, done = jax.vmap(self.step_env, in_axes=(0, 0, 0, None))(
             jax.random.split(k_step, n), state, action, params
         )
+        keys = jax.random.split(k_reset, n)
+        some = max(1, n // _PARTIAL_RESET)
 
-        def reset_done() -> tuple[Array, EnvState]:
-            fresh_obs, fresh = self.reset_batch(k_reset, n, params)
+        def reset_all() -> tuple[Array, EnvState]:
+            fresh_obs, fresh = jax.vmap(self.reset, in_axes=(0, None))(keys, params)
             pick = partial(_select, done)
             return pick(fresh_obs, obs), jax.tree.map(pick, fresh, state)
 
-        obs, state = jax.lax.cond(jnp.any(done), reset_done, lambda: (obs, state))
+        def reset_some() -> tuple[Array, EnvState]:
+            # Indices of the finished worlds, padded with n, which the writes below drop.
+            idx = jnp.nonzero(done, size=some, fill_value=n)[0]
+            fresh_obs, fresh = jax.vmap(self.reset, in_axes=(0, None))(
+                keys[jnp.minimum(idx, n - 1)], params
+            )
+            put = lambda new, old: old.at[idx].set(new, mode="drop")  # noqa: E731
+            return put(fresh_obs, obs), jax.tree.map(put, fresh, state)
+
+        count = jnp.sum(done)
+        branch = jnp.where(count == 0, 0, jnp.where(count <= some, 1, 2))
+        obs, state = jax.lax.switch(
+            branch, [lambda: (obs, state), reset_some, reset_all]
+        )
         return obs, state, sens, perf, done
 
 
@@ -376,12 +430,40 @@ def _select(done: Array, new: Array, old: Array) -> Array:
     return jnp.where(done.reshape(done.shape + (1,) * (new.ndim - 1)), new, old)
 
 
-def _sample_cells(key: Array, walls: Array, regions: Array, blocked: Array) -> Array:
-    """One free cell per region (M, 4): a few uniform draws, then the first free cell in raster
-    order as a fallback. Cheap enough to run every tick inside a vmapped step."""
+def _total(x: Array) -> Array:
+    """Sum over slots (axis 0): a reduction where `touch @ table` would be a tiny matmul."""
+    return jnp.sum(x, 0)
+
+
+def _mark(grid: Array, cell: Array) -> Array:
+    """`grid` with `cell` set, by comparison (a one-element scatter is slow under vmap)."""
+    h, w = grid.shape
+    return grid | ((jnp.arange(h)[:, None] == cell[0]) & (jnp.arange(w)[None, :] == cell[1]))
+
+
+def _uniforms(key: Array, n: int) -> Array:
+    """`n` uniform floats in [0, 1), a pure function of `key`.
+
+    Two threefry words seed a counter-based integer hash (Wellons' "lowbias32", applied twice)
+    that supplies the rest: threefry per word costs as much as a whole step per world, and a
+    step needs dozens of random numbers, most of them for rarely-used rejection sampling."""
+    seed = jax.random.bits(key, (2,), jnp.uint32)
+    x = _hash32(_hash32(jnp.arange(n, dtype=jnp.uint32) ^ seed[0]) ^ seed[1])
+    return (x >> 8).astype(jnp.float32) * np.float32(2.0**-24)
+
+
+def _hash32(x: Array) -> Array:
+    x = (x ^ (x >> 16)) * np.uint32(0x7FEB352D)
+    x = (x ^ (x >> 15)) * np.uint32(0x846CA68B)
+    return x ^ (x >> 16)
+
+
+def _sample_cells(u: Array, regions: Array, blocked: Array) -> Array:
+    """One free cell per region (M, 4): the first free one of `_TRIES` uniform draws (u: M x
+    TRIES x 2 uniforms), else the first free cell in raster order. Cheap enough to run every tick
+    inside a vmapped step."""
     m = regions.shape[0]
-    h, w = walls.shape
-    u = jax.random.uniform(key, (m, _TRIES, 2))
+    h, w = blocked.shape
     lo, hi = regions[:, None, 0::2], regions[:, None, 1::2]  # (M, 1, 2) rows/cols
     cand = jnp.minimum(lo + (u * (hi - lo)).astype(jnp.int32), hi - 1)
     ok = ~blocked[cand[..., 0], cand[..., 1]]

@@ -38,20 +38,27 @@ def random_maze(key: Array, height: int, width: int) -> Array:
                 edges.append((r * cols + c, r * cols + c + 1, 2 * r + 1, 2 * c + 2))
             if r + 1 < rows:
                 edges.append((r * cols + c, (r + 1) * cols + c, 2 * r + 2, 2 * c + 1))
-    a, b, wr, wc = (jnp.asarray(x, jnp.int32) for x in np.array(edges).T)
-    walls = np.ones((height, width), bool)
-    walls[1 : 2 * rows : 2, 1 : 2 * cols : 2] = False
+    a, b, wr, wc = jnp.asarray(np.array(edges, np.int32).reshape(-1, 4).T)
     k_start, k_edges = jax.random.split(key)
     start = jax.random.randint(k_start, (), 0, n)
-    score = jax.random.uniform(k_edges, a.shape)
+    # Random weights with each edge's index in the low bits, so one integer `max` yields both the
+    # best frontier edge and which edge it is: reductions (argmax most of all) are what this loop
+    # spends its time on under vmap. The weights stay distinct, so the spanning tree is unique.
+    tag = max(len(edges) - 1, 1).bit_length()
+    bits = jax.random.bits(k_edges, a.shape) >> 1  # 31 bits: positive as int32, above any -1
+    weight = (bits >> tag << tag | jnp.arange(a.shape[0], dtype=jnp.uint32)).astype(jnp.int32)
+    low = (1 << tag) - 1
 
-    def grow(carry: tuple[Array, Array], _: None) -> tuple[tuple[Array, Array], None]:
-        in_tree, walls = carry
-        frontier = in_tree[a] != in_tree[b]
-        e = jnp.argmax(jnp.where(frontier, score, -1.0))
-        in_tree = in_tree.at[a[e]].set(True).at[b[e]].set(True)
-        return (in_tree, walls.at[wr[e], wc[e]].set(False)), None
+    # Per edge, whether each end is in the tree; updated by comparison rather than by indexing a
+    # per-cell array, because gathers and scatters run element by element under vmap on a CPU.
+    def grow(ends: tuple[Array, Array], _: None) -> tuple[tuple[Array, Array], Array]:
+        a_in, b_in = ends
+        e = jnp.max(jnp.where(a_in != b_in, weight, -1)) & low
+        joined = (a == a[e]) | (a == b[e]), (b == a[e]) | (b == b[e])
+        return (a_in | joined[0], b_in | joined[1]), e
 
-    in_tree = jnp.zeros(n, bool).at[start].set(True)
-    (_, walls_out), _ = jax.lax.scan(grow, (in_tree, jnp.asarray(walls)), None, length=n - 1)
-    return walls_out
+    _, chosen = jax.lax.scan(grow, (a == start, b == start), None, length=n - 1)
+    walls = np.ones((height, width), bool)
+    walls[1 : 2 * rows : 2, 1 : 2 * cols : 2] = False
+    opened = jnp.zeros((height, width), bool).at[wr[chosen], wc[chosen]].set(True)
+    return jnp.asarray(walls) & ~opened
