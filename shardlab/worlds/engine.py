@@ -37,7 +37,6 @@ Sensations = dict[str, Array]
 MOVES = jnp.array([[-1, 0], [0, 1], [1, 0], [0, -1], [0, 0], [0, 0]], jnp.int32)
 USE = ACTIONS.index("use")
 _TRIES = 8  # rejection-sampling attempts before the deterministic fallback
-_PARTIAL_RESET = 32  # step_batch resets up to n // 32 finished worlds without resetting them all
 
 pytree = partial(jax.tree_util.register_dataclass)
 
@@ -317,6 +316,7 @@ class World:
             t=t,
             performance=state.performance + perf,
         )
+        state = jax.lax.optimization_barrier(state)
         sens = self._sensations(state, params, arriving)
         truncated = ~terminated & (t >= params.max_steps)
         return self.observe(state, params), state, sens, perf, terminated, truncated
@@ -390,38 +390,29 @@ class World:
     def step_batch(
         self, key: Array, state: EnvState, action: Array, params: EnvParams
     ) -> tuple[Array, EnvState, Sensations, Array, Array]:
-        """Step every world; reset the finished ones (world i with `split(k_reset, n)[i]`,
-        exactly as `reset_batch(k_reset, n)` would).
+        """Step every world; reset the finished ones, world i with `fold_in(k_reset, i)`.
 
         Resetting costs more than stepping (a maze is grown cell by cell), so fresh worlds are
-        made only on ticks where some world is done, and only for up to n // 32 of them when
-        few are, as when episodes end at different ticks; all n only when many end together."""
+        made only for the finished ones, a chunk of them at a time: when episodes end at
+        different ticks, a tick pays for a few resets rather than n."""
         n = action.shape[0]
         k_step, k_reset = jax.random.split(key)
         obs, state, sens, perf, done = jax.vmap(self.step_env, in_axes=(0, 0, 0, None))(
             jax.random.split(k_step, n), state, action, params
         )
-        keys = jax.random.split(k_reset, n)
-        some = max(1, n // _PARTIAL_RESET)
+        chunk = min(n, max(8, n // 32))
 
-        def reset_all() -> tuple[Array, EnvState]:
+        def reset_chunk(carry: tuple[Array, EnvState, Array]) -> tuple[Array, EnvState, Array]:
+            obs, state, waiting = carry
+            # Up to `chunk` of the waiting worlds, padded with n, which the writes below drop.
+            idx = jnp.nonzero(waiting, size=chunk, fill_value=n)[0]
+            keys = jax.vmap(jax.random.fold_in, in_axes=(None, 0))(k_reset, idx)
             fresh_obs, fresh = jax.vmap(self.reset, in_axes=(0, None))(keys, params)
-            pick = partial(_select, done)
-            return pick(fresh_obs, obs), jax.tree.map(pick, fresh, state)
-
-        def reset_some() -> tuple[Array, EnvState]:
-            # Indices of the finished worlds, padded with n, which the writes below drop.
-            idx = jnp.nonzero(done, size=some, fill_value=n)[0]
-            fresh_obs, fresh = jax.vmap(self.reset, in_axes=(0, None))(
-                keys[jnp.minimum(idx, n - 1)], params
-            )
             put = lambda new, old: old.at[idx].set(new, mode="drop")  # noqa: E731
-            return put(fresh_obs, obs), jax.tree.map(put, fresh, state)
+            return put(fresh_obs, obs), jax.tree.map(put, fresh, state), put(False, waiting)
 
-        count = jnp.sum(done)
-        branch = jnp.where(count == 0, 0, jnp.where(count <= some, 1, 2))
-        obs, state = jax.lax.switch(
-            branch, [lambda: (obs, state), reset_some, reset_all]
+        obs, state, _ = jax.lax.while_loop(
+            lambda carry: jnp.any(carry[2]), reset_chunk, (obs, state, done)
         )
         return obs, state, sens, perf, done
 
@@ -449,7 +440,7 @@ def _uniforms(key: Array, n: int) -> Array:
     step needs dozens of random numbers, most of them for rarely-used rejection sampling."""
     seed = jax.random.bits(key, (2,), jnp.uint32)
     x = _hash32(_hash32(jnp.arange(n, dtype=jnp.uint32) ^ seed[0]) ^ seed[1])
-    return (x >> 8).astype(jnp.float32) * np.float32(2.0**-24)
+    return jax.lax.optimization_barrier((x >> 8).astype(jnp.float32) * np.float32(2.0**-24))
 
 
 def _hash32(x: Array) -> Array:
@@ -460,15 +451,14 @@ def _hash32(x: Array) -> Array:
 
 def _sample_cells(u: Array, regions: Array, blocked: Array) -> Array:
     """One free cell per region (M, 4): the first free one of `_TRIES` uniform draws (u: M x
-    TRIES x 2 uniforms), else the first free cell in raster order. Cheap enough to run every tick
-    inside a vmapped step."""
-    m = regions.shape[0]
+    TRIES x 2 uniforms), else the first free cell in raster order.
+
+    Written as selects and a plain `min` because `argmax` and `take_along_axis` are the slow
+    kinds of reduction and gather under vmap, and this runs every tick."""
     h, w = blocked.shape
     lo, hi = regions[:, None, 0::2], regions[:, None, 1::2]  # (M, 1, 2) rows/cols
-    cand = jnp.minimum(lo + (u * (hi - lo)).astype(jnp.int32), hi - 1)
-    ok = ~blocked[cand[..., 0], cand[..., 1]]
-    first = jnp.argmax(ok, -1)
-    drawn = jnp.take_along_axis(cand, first[:, None, None], 1)[:, 0]
+    tries = jnp.minimum(lo + (u * (hi - lo)).astype(jnp.int32), hi - 1)  # (M, TRIES, 2)
+    free = ~blocked[tries[..., 0], tries[..., 1]]
     rows, cols = jnp.arange(h)[:, None], jnp.arange(w)[None, :]
     inside = (
         (rows >= regions[:, 0, None, None])
@@ -477,6 +467,8 @@ def _sample_cells(u: Array, regions: Array, blocked: Array) -> Array:
         & (cols < regions[:, 3, None, None])
         & ~blocked
     )
-    flat = jnp.argmax(inside.reshape(m, -1), -1)
-    fallback = jnp.stack([flat // w, flat % w], -1)
-    return jnp.where(jnp.any(ok, -1)[:, None], drawn, fallback)
+    first = jnp.min(jnp.where(inside, rows * w + cols, h * w), (1, 2))
+    cell = jnp.stack([first // w, first % w], -1)
+    for i in reversed(range(tries.shape[1])):
+        cell = jnp.where(free[:, i, None], tries[:, i], cell)
+    return cell
