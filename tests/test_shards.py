@@ -107,18 +107,3 @@ def test_world_features_on_foraging():
     i = int(np.flatnonzero(feats["food up"] > 0)[0])
     rows = np.nonzero(food_channel[i] > 0.5)[0]
     assert rows.min() < world.radius
-
-
-def test_collect_snapshots_from_a_real_lifetime():
-    from shardlab.brain.agent import AgentConfig
-
-    world = make("foraging")
-    env = world.default_params()
-    obs = shards.sample_observations(world, env, jax.random.PRNGKey(1), 32)
-    snaps = shards.collect(world, env, AgentConfig(), jax.random.PRNGKey(2), 20, 10, obs,
-                           n_agents=2)  # fmt: skip
-    assert [s.step for s in snaps] == [0, 10, 20]
-    feats = shards.world_features(world, obs)[["food visible", "hunger"]]
-    contexts = {"food visible": feats["food visible"].to_numpy() > 0}
-    df = shards.track(snaps, contexts, features=feats)
-    assert set(df["step"]) == {0, 10, 20} and np.isfinite(df["strength"]).all()

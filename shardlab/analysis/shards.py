@@ -12,7 +12,8 @@ Conventions. For a probe `feature ≈ z·w_f + b_f`, the shard (f, a) has
 
 * strength  S[f, a] = w_a·w_f / |w_f|²  — logits added to action a per unit of the feature, when
   z moves along the probe direction (the smallest change of z that adds one unit of the feature);
-* activation at z:  f̂(z) = z·w_f + b_f  (≈ 0 where the feature is off, ≈ 1 where a binary one is on);
+* activation at z:  f̂(z) = z·w_f + b_f  (≈ 0 where the feature is off, ≈ 1 where a binary
+  one is on);
 * contribution at z:  f̂(z)·S[f, a]  — the shard's decision influence, in logits.
 
 Without probes, the features are the latent units themselves (w_f = e_f, b_f = 0), and the
@@ -309,27 +310,33 @@ def collect(
 
 # ----------------------------------------------------------------------------- world features
 def sample_observations(world: World, env_params, key, n: int, steps: int = 16) -> np.ndarray:
-    """(n, O) observations from n worlds after up to `steps` random moves each: probe states
-    that cover what the agent sees, without depending on any agent's policy."""
+    """(n, O) observations from n fresh worlds after 0..`steps` random moves each (no episode
+    resets): probe states that cover what the agent sees, independent of any agent's policy."""
     import jax
     import jax.numpy as jnp
 
-    k_reset, k_act, k_len, k_step = jax.random.split(key, 4)
-    obs, state = world.reset_batch(k_reset, n, env_params)
-    lengths = jax.random.randint(k_len, (n,), 0, steps + 1)
+    @jax.jit
+    def run(key):
+        k_reset, k_act, k_len, k_step = jax.random.split(key, 4)
+        obs, state = world.reset_batch(k_reset, n, env_params)
+        lengths = jax.random.randint(k_len, (n,), 0, steps + 1)
+        step = jax.vmap(world.step_env, in_axes=(0, 0, 0, None))
 
-    def tick(carry, x):
-        obs, state = carry
-        t, k_a, k_s = x
-        action = jax.random.randint(k_a, (n,), 0, 4)
-        new_obs, new_state, *_ = world.step_batch(k_s, state, action, env_params)
-        keep = t < lengths
-        pick = lambda a, b: jnp.where(keep.reshape((n,) + (1,) * (a.ndim - 1)), a, b)  # noqa: E731
-        return (pick(new_obs, obs), jax.tree.map(pick, new_state, state)), None
+        def tick(carry, x):
+            obs, state, alive = carry
+            t, k_a, k_s = x
+            action = jax.random.randint(k_a, (n,), 0, 4)
+            new_obs, new_state, _, _, done = step(jax.random.split(k_s, n), state, action,
+                                                  env_params)  # fmt: skip
+            keep = alive & (t < lengths) & ~done
+            pick = lambda a, b: jnp.where(keep.reshape((n,) + (1,) * (a.ndim - 1)), a, b)  # noqa: E731
+            return (pick(new_obs, obs), jax.tree.map(pick, new_state, state), keep), None
 
-    xs = (jnp.arange(steps), jax.random.split(k_act, steps), jax.random.split(k_step, steps))
-    (obs, _), _ = jax.jit(lambda c: jax.lax.scan(tick, c, xs))((obs, state))
-    return np.asarray(obs)
+        xs = (jnp.arange(steps), jax.random.split(k_act, steps), jax.random.split(k_step, steps))
+        (obs, _, _), _ = jax.lax.scan(tick, (obs, state, jnp.ones(n, bool)), xs)
+        return obs
+
+    return np.asarray(run(key))
 
 
 def world_features(world: World, obs: ArrayLike) -> pd.DataFrame:

@@ -105,7 +105,7 @@ def update(
         decay * traces.critic_w + z,
         decay * traces.critic_b + 1.0,
     )
-    habit_grad = jax.nn.one_hot(action, n_actions) - jax.nn.softmax(z @ params.habit_w + params.habit_b)
+    habit_grad = jax.nn.one_hot(action, n_actions) - jnp.exp(habit_log_prior(params, z))
     # Step sizes are normalised by the feature norm (NLMS), so they mean the same whatever the
     # latent's width or scale.
     norm = 1.0 + z @ z

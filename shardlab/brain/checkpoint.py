@@ -54,7 +54,7 @@ def save(path: str | os.PathLike[str], state: Any, config: agent_.AgentConfig) -
     tensors: dict[str, np.ndarray] = {}
     for key, leaf in _flatten(state).items():
         try:
-            array = np.ascontiguousarray(np.asarray(leaf))
+            array = np.array(leaf, order="C", copy=True)  # (ascontiguousarray makes 0-d 1-d)
         except (TypeError, ValueError) as err:
             raise ShardlabError(f"cannot save leaf {key}: {err}") from err
         if array.dtype == object:

@@ -42,7 +42,7 @@ class SteeringState(NamedTuple):
 
 class SteeringOutput(NamedTuple):
     innate: Array  # (k,) what the innate detectors call for
-    reactions: Array  # (k,) the body's reaction: innate or issued by the cortex, whichever is larger
+    reactions: Array  # (k,) the body's reaction: innate or issued by the cortex, the larger
     reward: Array  # primary reward
     valence: Array  # innate valence of the reactions
 
@@ -81,7 +81,7 @@ def step(
     reactions = jnp.maximum(innate, issued)
     w = jnp.asarray(config.valence)
     valence = w @ innate
-    # Seed 002's criterion: when a reaction is called for, reward the cortex if it already issued it.
+    # Seed 002's criterion: when a reaction is called for, reward the cortex if it issued it.
     anticipation = config.anticipation_gain * jnp.sum(innate * jnp.clip(issued, 0.0, 1.0))
     stimulation = sensations[SENSATIONS.index("stimulation")]
     reward = valence + config.stimulation_gain * stimulation + anticipation

@@ -9,6 +9,7 @@ the button pays.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -80,10 +81,11 @@ def run(config: Config, seed: int) -> dict[str, pd.DataFrame]:
         brain = replace(brain, pfc=replace(brain.pfc, reflective=reflective))
         k_train, k_test = jax.random.split(jax.random.fold_in(key, i))
         agents, seg = None, config.train_steps // config.segments
+        chunk = math.gcd(seg, config.test_steps)  # one compiled chunk serves both phases
         for s in range(config.segments):
             life = population.train(
                 world, world.default_params("train"), brain, jax.random.fold_in(k_train, s),
-                config.population, seg, agents=agents, chunk=seg,
+                config.population, seg, agents=agents, chunk=chunk,
             )  # fmt: skip
             agents = life.agents
             curves.append(
@@ -96,7 +98,7 @@ def run(config: Config, seed: int) -> dict[str, pd.DataFrame]:
             )
         test = population.train(
             world, world.default_params("test"), brain, k_test, config.population,
-            config.test_steps, agents=agents, chunk=config.test_steps,
+            config.test_steps, agents=agents, chunk=chunk,
         )  # fmt: skip
         summary.append(_row(condition, test.log.sensations, test.log.performance))
     plan = planner.live(
@@ -167,7 +169,7 @@ def figures(tables: dict[str, pd.DataFrame], config: Config, out: Path) -> list[
     fig, ax = plt.subplots(figsize=(6, 3.5))
     means = [rates[c].mean() for c in order]
     cis = [bootstrap_ci(rates[c]) for c in order]
-    err = np.array([[m - lo for m, (lo, _) in zip(means, cis)], [hi - m for m, (_, hi) in zip(means, cis)]])
+    err = np.array([[m - lo, hi - m] for m, (lo, hi) in zip(means, cis, strict=True)]).T
     ax.bar(order, means, yerr=np.clip(err, 0, None), capsize=4, color="#4c72b0")
     for i, c in enumerate(order):
         ax.scatter(np.full(len(rates), i), rates[c], color="k", s=8, zorder=3)

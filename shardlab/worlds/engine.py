@@ -36,7 +36,6 @@ Array = jax.Array
 Sensations = dict[str, Array]
 MOVES = jnp.array([[-1, 0], [0, 1], [1, 0], [0, -1], [0, 0], [0, 0]], jnp.int32)
 USE = ACTIONS.index("use")
-_TRIES = 8  # rejection-sampling attempts before the deterministic fallback
 
 pytree = partial(jax.tree_util.register_dataclass)
 
@@ -189,12 +188,12 @@ class World:
         n = self.n_slots
         k_layout, k_rest = jax.random.split(key)
         walls = self._layout(k_layout)
-        u = _uniforms(k_rest, 2 * _TRIES * (1 + n) + 1)
-        u_agent, u_slots, u_sup = u[: 2 * _TRIES], u[2 * _TRIES : -1], u[-1]
+        u = _uniforms(k_rest, n + 2)
+        u_agent, u_slots, u_sup = u[0], u[1:-1], u[-1]
         agent = jnp.where(
             params.agent_at[0] >= 0,
             params.agent_at,
-            _sample_cells(u_agent.reshape(1, _TRIES, 2), params.agent_region[None], walls)[0],
+            _sample_cells(u_agent[None], params.agent_region[None], walls)[0],
         )
 
         def place(occupied: Array, x: tuple[Array, Array, Array]) -> tuple[Array, Array]:
@@ -203,9 +202,7 @@ class World:
             return _mark(occupied, cell), cell
 
         _, slot_pos = jax.lax.scan(
-            place,
-            _mark(walls, agent),
-            (u_slots.reshape(n, _TRIES, 2), params.slot_region, params.slot_at),
+            place, _mark(walls, agent), (u_slots, params.slot_region, params.slot_at)
         )
         state = EnvState(
             walls=walls,
@@ -251,7 +248,7 @@ class World:
         """`step_env` with the end of the episode split in two, as Gymnasium wants it:
         `terminated` by a terminal contact, `truncated` by the time limit alone."""
         n = self.n_slots
-        u = _uniforms(key, 2 * n + 2 * n * _TRIES + 1)
+        u = _uniforms(key, 3 * n + 1)
         u_wander, u_spawn, u_sup = u[: 2 * n], u[2 * n : -1], u[-1]
         t = state.t + 1
         present = self._present(state, params, state.t)
@@ -287,9 +284,7 @@ class World:
 
         # Consumption: gone for good, or respawned elsewhere in its region.
         eaten = (touch > 0) & params.consumed[kind]
-        fresh = _sample_cells(
-            u_spawn.reshape(n, _TRIES, 2), params.slot_region, _mark(state.walls, pos)
-        )
+        fresh = _sample_cells(u_spawn, params.slot_region, _mark(state.walls, pos))
         respawn = eaten & params.respawns[kind]
         slot_pos = jnp.where(respawn[:, None], fresh, slot_pos)
         gone = state.gone | (eaten & ~params.respawns[kind])
@@ -316,7 +311,6 @@ class World:
             t=t,
             performance=state.performance + perf,
         )
-        state = jax.lax.optimization_barrier(state)
         sens = self._sensations(state, params, arriving)
         truncated = ~terminated & (t >= params.max_steps)
         return self.observe(state, params), state, sens, perf, terminated, truncated
@@ -440,7 +434,14 @@ def _uniforms(key: Array, n: int) -> Array:
     step needs dozens of random numbers, most of them for rarely-used rejection sampling."""
     seed = jax.random.bits(key, (2,), jnp.uint32)
     x = _hash32(_hash32(jnp.arange(n, dtype=jnp.uint32) ^ seed[0]) ^ seed[1])
-    return jax.lax.optimization_barrier((x >> 8).astype(jnp.float32) * np.float32(2.0**-24))
+    return (x >> 8).astype(jnp.float32) * np.float32(2.0**-24)
+
+
+def _running_total(x: Array) -> Array:
+    """Inclusive prefix sums along the last (short) axis: `jnp.cumsum` lowers to a reduce-window,
+    which is slow on a CPU; summing under a triangular mask fuses."""
+    n = x.shape[-1]
+    return jnp.sum(jnp.where(jnp.arange(n)[:, None] >= jnp.arange(n), x[..., None, :], 0), -1)
 
 
 def _hash32(x: Array) -> Array:
@@ -450,25 +451,34 @@ def _hash32(x: Array) -> Array:
 
 
 def _sample_cells(u: Array, regions: Array, blocked: Array) -> Array:
-    """One free cell per region (M, 4): the first free one of `_TRIES` uniform draws (u: M x
-    TRIES x 2 uniforms), else the first free cell in raster order.
+    """A uniformly random free cell in each region (M, 4), from one uniform each (u: M).
 
-    Written as selects and a plain `min` because `argmax` and `take_along_axis` are the slow
-    kinds of reduction and gather under vmap, and this runs every tick."""
+    The grid's free cells are packed into 32-bit words, a row (or a 32-cell stretch of one) per
+    word, so counting them is a popcount per word: pick the k-th free cell of the region, find
+    the word holding it from the running counts, then its bit. This vmaps into a few hundred
+    elementwise operations per world, where masks over every cell (or rejection sampling with
+    its gathers and fallback) made sampling the slowest part of a step on a CPU. A region with
+    no free cell yields its corner."""
     h, w = blocked.shape
-    lo, hi = regions[:, None, 0::2], regions[:, None, 1::2]  # (M, 1, 2) rows/cols
-    tries = jnp.minimum(lo + (u * (hi - lo)).astype(jnp.int32), hi - 1)  # (M, TRIES, 2)
-    free = ~blocked[tries[..., 0], tries[..., 1]]
-    rows, cols = jnp.arange(h)[:, None], jnp.arange(w)[None, :]
-    inside = (
-        (rows >= regions[:, 0, None, None])
-        & (rows < regions[:, 1, None, None])
-        & (cols >= regions[:, 2, None, None])
-        & (cols < regions[:, 3, None, None])
-        & ~blocked
-    )
-    first = jnp.min(jnp.where(inside, rows * w + cols, h * w), (1, 2))
-    cell = jnp.stack([first // w, first % w], -1)
-    for i in reversed(range(tries.shape[1])):
-        cell = jnp.where(free[:, i, None], tries[:, i], cell)
-    return cell
+    per_row = -(-w // 32)  # words per grid row
+    pad = jnp.pad(blocked, ((0, 0), (0, 32 * per_row - w)), constant_values=True)
+    bit = jnp.arange(32, dtype=jnp.uint32)
+    free = jnp.sum(jnp.where(pad.reshape(h * per_row, 32), 0, 1 << bit), -1, dtype=jnp.uint32)
+    word_row = jnp.arange(h * per_row) // per_row
+    word_col = jnp.arange(h * per_row) % per_row * 32  # grid column of each word's bit 0
+    lo = jnp.clip(regions[:, 2, None] - word_col, 0, 32).astype(jnp.uint32)  # (M, words)
+    hi = jnp.clip(regions[:, 3, None] - word_col, 0, 32).astype(jnp.uint32)
+    in_rows = (word_row >= regions[:, 0, None]) & (word_row < regions[:, 1, None])
+    # (1 << 32) is 0 in XLA, so `(1 << hi) - (1 << lo)` is the mask of bits lo..hi-1 for all hi.
+    words = jnp.where(in_rows, free & ((1 << hi) - (1 << lo)), 0)  # (M, words)
+    counts = jax.lax.population_count(words).astype(jnp.int32)
+    up_to = _running_total(counts)  # free cells in this word and all before it
+    total = up_to[:, -1]
+    k = jnp.minimum((u * total).astype(jnp.int32), total - 1)  # which free cell, in raster order
+    index = jnp.sum(up_to <= k[:, None], -1)  # the word holding it
+    chosen = jnp.where(jnp.arange(h * per_row) == index[:, None], words, 0).sum(-1, jnp.uint32)
+    k_in_word = k - jnp.where(jnp.arange(h * per_row) < index[:, None], counts, 0).sum(-1)
+    upto_bit = jax.lax.population_count(chosen[:, None] & ((2 << bit) - 1)).astype(jnp.int32)
+    col = index % per_row * 32 + jnp.sum(upto_bit <= k_in_word[:, None], -1)
+    cell = jnp.stack([index // per_row, col], -1)
+    return jnp.where((total > 0)[:, None], cell, regions[:, 0::2])

@@ -1,0 +1,207 @@
+"""`shardlab bench agent`: how fast the full brain trains, against Stable-Baselines3 PPO.
+
+Training throughput is what decides whether a claim can be tested on a laptop in minutes, so the
+benchmark reports environment steps per second of the whole brain (every module on) living in
+`foraging` as a vmapped population, the same for SB3 PPO on the Gymnasium adapter, what each
+module costs (the brain's speed with that one module off), and the hidden performance each
+learner reaches after the same number of environment steps — a fast learner that learns nothing
+is no bargain.
+
+Timing: the brain is compiled by a warm-up call first, then a second `population.train` call is
+timed to `jax.block_until_ready` (it includes making the fresh worlds, as any run does). PPO is
+timed over `model.learn(total_timesteps)` with the same total number of environment steps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from shardlab.brain.agent import AgentConfig
+from shardlab.errors import ShardlabError, require
+
+SCENARIO = "foraging"
+MODULES = ("pfc", "hippocampus", "assessors", "habit", "cortex")
+"""Each module the brain can run without, in `module_cost` order."""
+
+
+def ablate(config: AgentConfig, module: str) -> AgentConfig:
+    """`config` with one module switched off: the PFC's plans and the habit prior weighted 0,
+    the hippocampus and the thought assessors disabled, the cortex (world model) frozen."""
+    r = dataclasses.replace
+    off = {
+        "pfc": lambda: r(config, pfc=r(config.pfc, weight=0.0)),
+        "hippocampus": lambda: r(config, hippocampus=r(config.hippocampus, enabled=False)),
+        "assessors": lambda: r(config, assessors=r(config.assessors, enabled=False)),
+        "habit": lambda: r(config, basal_ganglia=r(config.basal_ganglia, habit_weight=0.0)),
+        "cortex": lambda: r(config, cortex=r(config.cortex, plastic=False)),
+    }
+    if module not in off:
+        raise ShardlabError(f"unknown module {module!r}; choose from {', '.join(MODULES)}")
+    return off[module]()
+
+
+def _chunk(steps: int, most: int = 250) -> int:
+    """The largest divisor of `steps` up to `most`: one compiled chunk serves the whole run."""
+    return max(d for d in range(1, min(steps, most) + 1) if steps % d == 0)
+
+
+def late_performance(performance: np.ndarray) -> float:
+    """Mean hidden performance per tick over the last 10% of training ((T, N) or (T,))."""
+    performance = np.asarray(performance, float)
+    tail = max(1, int(round(0.1 * performance.shape[0])))
+    return float(performance[-tail:].mean())
+
+
+def bench_brain(
+    config: AgentConfig, population: int, steps: int, seed: int = 0
+) -> dict[str, Any]:
+    """Steps/s (agents × ticks per second) and late performance of a brain population."""
+    import jax
+
+    from shardlab.brain import population as population_
+    from shardlab.worlds import make
+
+    world = make(SCENARIO)
+    params = world.default_params("train")
+    chunk = _chunk(steps)
+    warm = population_.train(world, params, config, jax.random.PRNGKey(seed + 1), population,
+                             chunk, chunk=chunk)  # fmt: skip
+    jax.block_until_ready(warm.log.performance)
+    start = time.perf_counter()
+    life = population_.train(world, params, config, jax.random.PRNGKey(seed), population, steps,
+                             chunk=chunk)  # fmt: skip
+    jax.block_until_ready((life.agents, life.log))
+    elapsed = time.perf_counter() - start
+    return {
+        "agent": "brain",
+        "population": population,
+        "env_steps": population * steps,
+        "seconds": elapsed,
+        "steps_per_s": population * steps / elapsed,
+        "performance": late_performance(np.asarray(life.log.performance)),
+    }
+
+
+def bench_sb3(n_envs: int, total_steps: int, seed: int = 0) -> dict[str, Any]:
+    """Steps/s of SB3 PPO (CPU, MlpPolicy, default hyperparameters but a rollout of ~2048
+    steps split over the envs) learning `foraging` through the Gymnasium adapter, and its
+    hidden performance per tick over the last 10% of learning (from `info["performance"]`)."""
+    require("stable_baselines3", "bench")
+    require("torch", "bench")
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    env = _sb3_env(n_envs, seed)
+    performance: list[float] = []
+
+    class Record(BaseCallback):
+        def _on_step(self) -> bool:
+            infos = self.locals["infos"]
+            performance.append(float(np.mean([i.get("performance", 0.0) for i in infos])))
+            return True
+
+    n_steps = max(16, 2048 // n_envs)
+    model = PPO("MlpPolicy", env, n_steps=n_steps, device="cpu", seed=seed, verbose=0)
+    start = time.perf_counter()
+    model.learn(total_timesteps=total_steps, callback=Record())
+    elapsed = time.perf_counter() - start
+    done = len(performance) * n_envs  # learn() rounds up to whole rollouts
+    env.close()
+    return {
+        "agent": "sb3_ppo",
+        "population": n_envs,
+        "env_steps": done,
+        "seconds": elapsed,
+        "steps_per_s": done / elapsed,
+        "performance": late_performance(np.asarray(performance)),
+    }
+
+
+def _sb3_env(n_envs: int, seed: int):
+    """An SB3 vector env of `foraging` through the Gymnasium adapter (reward from the default
+    steering subsystem, as the adapter computes it)."""
+    from stable_baselines3.common.env_util import make_vec_env
+
+    import shardlab.worlds.gym  # noqa: F401  (registers shardlab/<Name>-v0)
+
+    return make_vec_env("shardlab/Foraging-v0", n_envs=n_envs, seed=seed)
+
+
+def run(
+    population: int = 256,
+    steps: int = 500,
+    sb3: bool = True,
+    sb3_envs: int = 16,
+    modules: bool = True,
+    progress: Any = None,
+) -> dict[str, Any]:
+    """The whole benchmark as one JSON-able dict (see the module docstring)."""
+    if population < 1 or steps < 1 or sb3_envs < 1:
+        raise ShardlabError("--population, --steps and --sb3-envs must be positive")
+    if sb3:  # fail before the long brain runs, not after
+        require("stable_baselines3", "bench")
+        require("torch", "bench")
+    say = progress or (lambda message: None)
+    config = AgentConfig()
+    say("brain (all modules)")
+    results = [bench_brain(config, population, steps)]
+    ratios = {}
+    if sb3:
+        say("sb3 ppo")
+        results.append(bench_sb3(sb3_envs, population * steps))
+        ratios["vs_sb3_ppo"] = results[0]["steps_per_s"] / results[1]["steps_per_s"]
+    cost = {}
+    if modules:
+        for module in MODULES:
+            say(f"brain without {module}")
+            cost[module] = bench_brain(ablate(config, module), population, steps)["steps_per_s"]
+    return {
+        "scenario": SCENARIO,
+        "steps_per_agent": steps,
+        "results": results,
+        "ratios": ratios,
+        "module_cost": cost,
+    }
+
+
+def agent(
+    json_out: Annotated[bool, typer.Option("--json", help="Print only JSON.")] = False,
+    steps: Annotated[int, typer.Option(help="Ticks each brain agent lives (timed run).")] = 500,
+    population: Annotated[int, typer.Option(help="Brain agents trained in parallel.")] = 256,
+    skip_sb3: Annotated[bool, typer.Option("--skip-sb3", help="Leave out SB3 PPO.")] = False,
+    sb3_envs: Annotated[int, typer.Option(help="SB3 PPO's number of vector envs.")] = 16,
+    module_cost: Annotated[
+        bool, typer.Option(help="Also time the brain with each module off.")
+    ] = True,
+) -> None:
+    """Training steps/s of the full brain vs Stable-Baselines3 PPO on foraging, per-module cost,
+    and the hidden performance each reaches after the same number of environment steps."""
+    err = Console(stderr=True, highlight=False)
+    say = None if json_out else (lambda message: err.print(f"[dim]timing {message}…[/dim]"))
+    out = run(population, steps, not skip_sb3, sb3_envs, module_cost, progress=say)
+    if json_out:
+        print(json.dumps(out))
+        return
+    console = Console(highlight=False)
+    table = Table("agent", "population", "env steps", "steps/s", "performance/tick",
+                  title=f"training on {out['scenario']}")  # fmt: skip
+    for r in out["results"]:
+        table.add_row(r["agent"], str(r["population"]), f"{r['env_steps']:,}",
+                      f"{r['steps_per_s']:,.0f}", f"{r['performance']:.4f}")  # fmt: skip
+    console.print(table)
+    for name, ratio in out["ratios"].items():
+        console.print(f"brain {name}: {ratio:.2f}×")
+    if out["module_cost"]:
+        full = out["results"][0]["steps_per_s"]
+        cost = Table("module off", "steps/s", "speed-up", title="module cost")
+        for module, speed in out["module_cost"].items():
+            cost.add_row(module, f"{speed:,.0f}", f"{speed / full:.2f}×")
+        console.print(cost)

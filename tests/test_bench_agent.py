@@ -1,0 +1,52 @@
+"""`shardlab bench agent` at tiny sizes: the JSON shape, without torch or SB3.
+
+The full brain takes over a minute to compile, so the test swaps in a brain without its two most
+expensive modules (PFC, hippocampus) and times the module cost of one module only; the command's
+code path is otherwise the real one."""
+
+import dataclasses
+import json
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from shardlab.bench import agent as bench_agent
+from shardlab.brain.agent import AgentConfig
+
+
+def _cheap() -> AgentConfig:
+    c = AgentConfig()
+    return dataclasses.replace(
+        c,
+        pfc=dataclasses.replace(c.pfc, weight=0.0),
+        hippocampus=dataclasses.replace(c.hippocampus, enabled=False),
+    )
+
+
+def test_bench_agent_json_shape(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bench_agent, "AgentConfig", _cheap)
+    monkeypatch.setattr(bench_agent, "MODULES", ("habit",))
+    app = typer.Typer()
+    app.command()(bench_agent.agent)
+    result = CliRunner().invoke(
+        app, ["--json", "--population", "4", "--steps", "8", "--skip-sb3"]
+    )
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert set(out) >= {"results", "ratios", "module_cost"}
+    (brain,) = out["results"]
+    assert brain["agent"] == "brain" and brain["population"] == 4
+    assert brain["steps_per_s"] > 0 and isinstance(brain["performance"], float)
+    assert out["ratios"] == {}
+    assert set(out["module_cost"]) == {"habit"} and out["module_cost"]["habit"] > 0
+
+
+def test_ablations_switch_each_module_off() -> None:
+    c = AgentConfig()
+    assert bench_agent.ablate(c, "pfc").pfc.weight == 0
+    assert not bench_agent.ablate(c, "hippocampus").hippocampus.enabled
+    assert not bench_agent.ablate(c, "assessors").assessors.enabled
+    assert bench_agent.ablate(c, "habit").basal_ganglia.habit_weight == 0
+    assert not bench_agent.ablate(c, "cortex").cortex.plastic
+    assert bench_agent.late_performance([[0.0], [0.0], [1.0]] * 10) == pytest.approx(1.0)
