@@ -1,8 +1,8 @@
 """`shardlab bench agent` at tiny sizes: the JSON shape, without torch or SB3.
 
 The full brain takes over a minute to compile, so the test swaps in a brain without its two most
-expensive modules (PFC, hippocampus) and times the module cost of one module only; the command's
-code path is otherwise the real one."""
+expensive modules (PFC, hippocampus) and leaves out the module costs (one compile each); the
+command's code path is otherwise the real one."""
 
 import dataclasses
 import json
@@ -26,7 +26,7 @@ def _cheap() -> AgentConfig:
 
 def test_bench_agent_json_shape(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bench_agent, "AgentConfig", _cheap)
-    monkeypatch.setattr(bench_agent, "MODULES", ("habit",))
+    monkeypatch.setattr(bench_agent, "MODULES", ())
     app = typer.Typer()
     app.command()(bench_agent.agent)
     result = CliRunner().invoke(
@@ -39,7 +39,7 @@ def test_bench_agent_json_shape(monkeypatch: pytest.MonkeyPatch) -> None:
     assert brain["agent"] == "brain" and brain["population"] == 4
     assert brain["steps_per_s"] > 0 and isinstance(brain["performance"], float)
     assert out["ratios"] == {}
-    assert set(out["module_cost"]) == {"habit"} and out["module_cost"]["habit"] > 0
+    assert out["module_cost"] == {}
 
 
 def test_ablations_switch_each_module_off() -> None:
@@ -49,4 +49,4 @@ def test_ablations_switch_each_module_off() -> None:
     assert not bench_agent.ablate(c, "assessors").assessors.enabled
     assert bench_agent.ablate(c, "habit").basal_ganglia.habit_weight == 0
     assert not bench_agent.ablate(c, "cortex").cortex.plastic
-    assert bench_agent.late_performance([[0.0], [0.0], [1.0]] * 10) == pytest.approx(1.0)
+    assert bench_agent.late_performance([[0.0]] * 27 + [[1.0]] * 3) == pytest.approx(1.0)

@@ -559,10 +559,10 @@ def test_population_gets_better_at_foraging(world) -> None:
 
 
 @pytest.fixture(scope="module")
-def population_state(world):
-    keys = jax.random.split(jax.random.key(9), 3)
-    init = jax.jit(jax.vmap(lambda k: agent_.init(k, SMALL, world.obs_size, world.n_actions)))
-    state = init(keys)
+def population_state(agent_fns):
+    init = agent_fns(SMALL)[0]  # already compiled; stack three agents into a population
+    agents = [init(k) for k in jax.random.split(jax.random.key(9), 3)]
+    state = jax.tree.map(lambda *xs: jnp.stack(xs), *agents)
     # Something non-trivial in every kind of leaf.
     return state._replace(
         action=jnp.array([1, 2, 3], jnp.int32), goal=jnp.ones((3, SMALL.cortex.latent)),

@@ -193,14 +193,12 @@ def _replay(
         basal, assess = carry
         i, ok = x
         z, z_next = memory.keys[i], memory.next_keys[i]
-        delta = bg.td_error(config.basal_ganglia, basal, z, memory.rewards[i], z_next)
-        step = config.basal_ganglia.critic_lr * delta * ok
-        basal = basal._replace(
-            critic_w=basal.critic_w + step * z, critic_b=basal.critic_b + step
+        new_basal = bg.replay_critic(config.basal_ganglia, basal, z, memory.rewards[i], z_next)
+        new_assess, _ = assessors_.update(
+            config.assessors, assess, z, memory.reactions[i], z_next
         )
-        new, _ = assessors_.update(config.assessors, assess, z, memory.reactions[i], z_next)
-        assess = jax.tree.map(lambda n, o: jnp.where(ok, n, o), new, assess)
-        return (basal, assess), None
+        keep = lambda new, old: jax.tree.map(lambda n, o: jnp.where(ok, n, o), new, old)  # noqa: E731
+        return (keep(new_basal, basal), keep(new_assess, assess)), None
 
     (basal, assess), _ = jax.lax.scan(one, (basal, assess), (idx, valid))
     return basal, assess

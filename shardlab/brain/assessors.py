@@ -17,7 +17,7 @@ Array = jax.Array
 @dataclass(frozen=True)
 class AssessorConfig:
     gamma: float = 0.8
-    lr: float = 0.02
+    lr: float = 0.3
     enabled: bool = True  # disabled: the cortex issues nothing
 
 
@@ -51,5 +51,6 @@ def update(
     z = jax.lax.stop_gradient(z)
     target = target_now + config.gamma * (z_next @ params.w + params.b)
     error = jax.lax.stop_gradient(target) - (z @ params.w + params.b)
-    lr = config.lr if config.enabled else 0.0
+    # Normalised (NLMS) step, as in the basal ganglia: stable whatever the latent's width.
+    lr = (config.lr if config.enabled else 0.0) / (1.0 + z @ z)
     return AssessorParams(params.w + lr * jnp.outer(z, error), params.b + lr * error), error

@@ -122,3 +122,12 @@ def update(
     # Traces do not carry credit across the end of an episode.
     traces = jax.tree.map(lambda t: t * (1.0 - done), traces)
     return params, traces
+
+
+def replay_critic(
+    config: BasalGangliaConfig, params: BasalGangliaParams, z: Array, reward: Array,
+    z_next: Array,
+) -> BasalGangliaParams:  # fmt: skip
+    """A TD(0) critic update from a remembered transition (hippocampal replay)."""
+    step = config.critic_lr * td_error(config, params, z, reward, z_next) / (1.0 + z @ z)
+    return params._replace(critic_w=params.critic_w + step * z, critic_b=params.critic_b + step)

@@ -111,9 +111,12 @@ def _rewire(
     calm = reactions[REACTIONS.index("calm")] > 0.5
     pain = sensations[SENSATIONS.index("pain")] > 0
     recent = state.since_fear < config.rewiring_window
+    settled = recent & (calm | pain)  # each fear episode rewires the gain once
     gain = state.fear_gain
     gain = jnp.where(recent & calm, gain * (1.0 - config.rewiring_rate), gain)
     gain = jnp.where(recent & pain, gain + config.sensitisation * (1.0 - gain), gain)
-    since_fear = jnp.where(fear, 0, state.since_fear + 1)
+    since_fear = jnp.where(
+        fear, 0, jnp.where(settled, config.rewiring_window, state.since_fear + 1)
+    )
     since_threat = jnp.where(fear | pain, 0, state.since_threat + 1)
     return SteeringState(gain, since_fear, since_threat)

@@ -7,7 +7,7 @@ from functools import cache
 
 from shardlab.errors import ShardlabError
 from shardlab.worlds.engine import World
-from shardlab.worlds.scenario import ObjectKind, Spawn, Supervisor, Scenario
+from shardlab.worlds.scenario import ObjectKind, Scenario, Spawn, Supervisor
 
 TOP_RIGHT = (0.0, 0.4, 0.6, 1.0)
 BOTTOM_LEFT = (0.6, 1.0, 0.0, 0.4)

@@ -185,6 +185,11 @@ class World:
 
     # ----------------------------------------------------------------------------- reset
     def reset(self, key: Array, params: EnvParams) -> tuple[Array, EnvState]:
+        state = self._fresh(key, params)
+        return self.observe(state, params), state
+
+    def _fresh(self, key: Array, params: EnvParams) -> EnvState:
+        """A new episode's state: layout, agent, objects, drives, supervisor."""
         n = self.n_slots
         k_layout, k_rest = jax.random.split(key)
         walls = self._layout(k_layout)
@@ -218,7 +223,7 @@ class World:
             t=jnp.int32(0),
             performance=jnp.float32(0.0),
         )
-        return self.observe(state, params), state
+        return state
 
     # ----------------------------------------------------------------------------- step
     def step(
@@ -247,6 +252,13 @@ class World:
     ) -> tuple[Array, EnvState, Sensations, Array, Array, Array]:
         """`step_env` with the end of the episode split in two, as Gymnasium wants it:
         `terminated` by a terminal contact, `truncated` by the time limit alone."""
+        state, sens, perf, terminated, truncated = self._advance(key, state, action, params)
+        return self.observe(state, params), state, sens, perf, terminated, truncated
+
+    def _advance(
+        self, key: Array, state: EnvState, action: Array, params: EnvParams
+    ) -> tuple[EnvState, Sensations, Array, Array, Array]:
+        """The tick itself, without the observation."""
         n = self.n_slots
         u = _uniforms(key, 3 * n + 1)
         u_wander, u_spawn, u_sup = u[: 2 * n], u[2 * n : -1], u[-1]
@@ -313,7 +325,7 @@ class World:
         )
         sens = self._sensations(state, params, arriving)
         truncated = ~terminated & (t >= params.max_steps)
-        return self.observe(state, params), state, sens, perf, terminated, truncated
+        return state, sens, perf, terminated, truncated
 
     def _present(self, state: EnvState, params: EnvParams, t: Array) -> Array:
         """Which slots exist now: in their time window, their phase, and not consumed."""
@@ -358,15 +370,17 @@ class World:
             jnp.clip(rows, 0, self.height - 1)[:, None], jnp.clip(cols, 0, self.width - 1)[None, :]
         ]
         rel = state.slot_pos - state.pos + r  # (N, 2) position in the view
-        shown = self._present(state, params, state.t) & params.visible[state.kind]
-        at = (
-            (rel[:, 0, None, None] == jnp.arange(v)[:, None])
-            & (rel[:, 1, None, None] == jnp.arange(v)[None, :])
-            & shown[:, None, None]
-        )  # (N, V, V)
-        of_kind = state.kind[:, None] == jnp.arange(self.n_kinds)  # (N, K)
-        objects = jnp.any(at[..., None] & of_kind[:, None, None, :], 0)  # (V, V, K)
-        view = jnp.concatenate([wall_view[..., None], objects], -1)
+        shown = (
+            self._present(state, params, state.t)
+            & params.visible[state.kind]
+            & jnp.all((rel >= 0) & (rel < v), -1)
+        )
+        # Each shown object marks its cell in its kind's channel; the others write out of bounds,
+        # which is dropped (a negative index would wrap around instead).
+        size = v * v * self.n_kinds
+        mark = jnp.where(shown, (rel[:, 0] * v + rel[:, 1]) * self.n_kinds + state.kind, size)
+        objects = jnp.zeros(size, bool).at[mark].set(True, mode="drop")
+        view = jnp.concatenate([wall_view[..., None], objects.reshape(v, v, -1)], -1)
         signal = params.signal_delayed & jnp.any(state.pending != 0)
         intero = jnp.concatenate(
             [
@@ -388,31 +402,30 @@ class World:
 
         Resetting costs more than stepping (a maze is grown cell by cell), so fresh worlds are
         made only for the finished ones, a chunk of them at a time: when episodes end at
-        different ticks, a tick pays for a few resets rather than n."""
+        different ticks, a tick pays for a few resets rather than n. The observations are taken
+        after the loop, from its (materialised) output, which also keeps XLA from recomputing
+        the whole tick inside the observation for every cell of the view."""
         n = action.shape[0]
         k_step, k_reset = jax.random.split(key)
-        obs, state, sens, perf, done = jax.vmap(self.step_env, in_axes=(0, 0, 0, None))(
+        advance = jax.vmap(self._advance, in_axes=(0, 0, 0, None))
+        state, sens, perf, terminated, truncated = advance(
             jax.random.split(k_step, n), state, action, params
         )
+        done = terminated | truncated
         chunk = min(n, max(8, n // 32))
 
-        def reset_chunk(carry: tuple[Array, EnvState, Array]) -> tuple[Array, EnvState, Array]:
-            obs, state, waiting = carry
+        def reset_chunk(carry: tuple[EnvState, Array]) -> tuple[EnvState, Array]:
+            state, waiting = carry
             # Up to `chunk` of the waiting worlds, padded with n, which the writes below drop.
             idx = jnp.nonzero(waiting, size=chunk, fill_value=n)[0]
             keys = jax.vmap(jax.random.fold_in, in_axes=(None, 0))(k_reset, idx)
-            fresh_obs, fresh = jax.vmap(self.reset, in_axes=(0, None))(keys, params)
+            fresh = jax.vmap(self._fresh, in_axes=(0, None))(keys, params)
             put = lambda new, old: old.at[idx].set(new, mode="drop")  # noqa: E731
-            return put(fresh_obs, obs), jax.tree.map(put, fresh, state), put(False, waiting)
+            return jax.tree.map(put, fresh, state), put(False, waiting)
 
-        obs, state, _ = jax.lax.while_loop(
-            lambda carry: jnp.any(carry[2]), reset_chunk, (obs, state, done)
-        )
+        state, _ = jax.lax.while_loop(lambda carry: jnp.any(carry[1]), reset_chunk, (state, done))
+        obs = jax.vmap(self.observe, in_axes=(0, None))(state, params)
         return obs, state, sens, perf, done
-
-
-def _select(done: Array, new: Array, old: Array) -> Array:
-    return jnp.where(done.reshape(done.shape + (1,) * (new.ndim - 1)), new, old)
 
 
 def _total(x: Array) -> Array:
@@ -435,13 +448,6 @@ def _uniforms(key: Array, n: int) -> Array:
     seed = jax.random.bits(key, (2,), jnp.uint32)
     x = _hash32(_hash32(jnp.arange(n, dtype=jnp.uint32) ^ seed[0]) ^ seed[1])
     return (x >> 8).astype(jnp.float32) * np.float32(2.0**-24)
-
-
-def _running_total(x: Array) -> Array:
-    """Inclusive prefix sums along the last (short) axis: `jnp.cumsum` lowers to a reduce-window,
-    which is slow on a CPU; summing under a triangular mask fuses."""
-    n = x.shape[-1]
-    return jnp.sum(jnp.where(jnp.arange(n)[:, None] >= jnp.arange(n), x[..., None, :], 0), -1)
 
 
 def _hash32(x: Array) -> Array:
@@ -472,7 +478,7 @@ def _sample_cells(u: Array, regions: Array, blocked: Array) -> Array:
     # (1 << 32) is 0 in XLA, so `(1 << hi) - (1 << lo)` is the mask of bits lo..hi-1 for all hi.
     words = jnp.where(in_rows, free & ((1 << hi) - (1 << lo)), 0)  # (M, words)
     counts = jax.lax.population_count(words).astype(jnp.int32)
-    up_to = _running_total(counts)  # free cells in this word and all before it
+    up_to = jax.lax.associative_scan(jnp.add, counts, axis=1)  # in this word and all before
     total = up_to[:, -1]
     k = jnp.minimum((u * total).astype(jnp.int32), total - 1)  # which free cell, in raster order
     index = jnp.sum(up_to <= k[:, None], -1)  # the word holding it
