@@ -9,9 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from shardlab.cli import main
-
 TESTS = Path(__file__).resolve().parent
+# Compiled programs are shared between the test workers (and kept between runs), not in ~/.cache.
+os.environ.setdefault("SHARDLAB_JAX_CACHE", str(TESTS.parent / ".pytest_cache" / "jax"))
+
+from shardlab.cli import main  # noqa: E402
+from shardlab.runner.cache import enable_compilation_cache  # noqa: E402
+
+enable_compilation_cache()
 PLUGINS = "plugin_experiments"
 
 

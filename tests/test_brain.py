@@ -6,7 +6,6 @@ small memories), so the whole file stays fast on two loaded cores."""
 from __future__ import annotations
 
 import inspect
-import os
 from dataclasses import replace
 from functools import partial
 
@@ -453,17 +452,11 @@ ALL_OFF = replace(
     assessors=assessors_.AssessorConfig(enabled=False),
     basal_ganglia=bg.BasalGangliaConfig(habit_weight=0.0),
 )
-ABLATIONS = {
-    "no-pfc": replace(SMALL, pfc=ALL_OFF.pfc),
-    "no-hippocampus": replace(SMALL, hippocampus=ALL_OFF.hippocampus),
-    "no-assessors": replace(SMALL, assessors=ALL_OFF.assessors),
-    "no-habit": replace(SMALL, basal_ganglia=ALL_OFF.basal_ganglia),
-}
 
 
 def test_every_module_can_be_switched_off(world, agent_fns) -> None:
     """PFC, hippocampus, assessors and habit prior all off at once: the agent still lives, and
-    what is off is really off (one compile; each switch alone is in the slow test below)."""
+    what is off is really off (one compile for all four switches)."""
     state, _, _, diags = _live(world, agent_fns(ALL_OFF), 2)
     assert all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(diags))
     assert int(state.memory.cursor) == 0 and not bool(state.memory.filled.any())
@@ -473,15 +466,6 @@ def test_every_module_can_be_switched_off(world, agent_fns) -> None:
     logits = jax.jit(partial(agent_.policy_logits, ALL_OFF))(state, z)
     expected = bg.actor_logits(state.basal_ganglia, z) / ALL_OFF.basal_ganglia.temperature
     np.testing.assert_allclose(np.asarray(logits), np.asarray(expected), rtol=1e-6, atol=1e-6)
-
-
-@pytest.mark.skipif(
-    not os.environ.get("SHARDLAB_SLOW_TESTS"), reason="one agent compile per module; slow"
-)
-@pytest.mark.parametrize("name", sorted(ABLATIONS))
-def test_each_module_can_be_switched_off_alone(world, agent_fns, name: str) -> None:
-    _, _, _, diags = _live(world, agent_fns(ABLATIONS[name]), 2)
-    assert all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(diags))
 
 
 def test_steering_output_does_not_depend_on_the_cortex(world, agent_fns) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -44,15 +45,36 @@ def start(
 ) -> tuple[agent_.AgentState, EnvState, Array]:  # fmt: skip
     """Fresh worlds (and fresh agents unless given), each agent having chosen its first action."""
     k_env, k_agent, k_act = jax.random.split(key, 3)
-    obs, env = world.reset_batch(k_env, n_agents, params)
+    obs, env = _compiled(world.reset_batch, static_argnums=1)(k_env, n_agents, params)
     if agents is None:
-        agents = jax.vmap(lambda k: agent_.init(k, config, world.obs_size, world.n_actions))(
-            jax.random.split(k_agent, n_agents)
+        agents = _compiled(_newborn, static_argnums=(0, 1, 2, 3))(
+            config, world.obs_size, world.n_actions, n_agents, k_agent
         )
-    agents, _ = jax.vmap(lambda s, o, k: agent_.begin(config, s, o, k))(
-        agents, obs, jax.random.split(k_act, n_agents)
+    agents, _ = _compiled(_begin, static_argnums=0)(
+        config, agents, obs, jax.random.split(k_act, n_agents)
     )
     return agents, env, obs
+
+
+def _newborn(
+    config: agent_.AgentConfig, obs_size: int, n_actions: int, n_agents: int, key: Array
+) -> agent_.AgentState:
+    return jax.vmap(lambda k: agent_.init(k, config, obs_size, n_actions))(
+        jax.random.split(key, n_agents)
+    )
+
+
+def _begin(
+    config: agent_.AgentConfig, agents: agent_.AgentState, obs: Array, keys: Array
+) -> tuple[agent_.AgentState, Array]:
+    return jax.vmap(lambda s, o, k: agent_.begin(config, s, o, k))(agents, obs, keys)
+
+
+@functools.cache
+def _compiled(fn: Callable, static_argnums: int | tuple[int, ...]) -> Callable:
+    """One jitted wrapper per function, so the start of a lifetime is compiled once, not
+    dispatched primitive by primitive."""
+    return jax.jit(fn, static_argnums=static_argnums)
 
 
 def _chunk(world: World, config: agent_.AgentConfig, n_steps: int) -> Callable:

@@ -29,6 +29,7 @@ from rich.progress import (
 from shardlab.errors import ShardlabError
 from shardlab.experiments import registry
 from shardlab.experiments.base import Experiment, ExperimentConfig, Tables
+from shardlab.runner.cache import enable_compilation_cache
 from shardlab.runner.executor import Executor, make_executor
 from shardlab.runner.report import write_report
 from shardlab.runner.store import (
@@ -66,6 +67,7 @@ class SeedOutput(NamedTuple):
 def run_seed(task: SeedTask) -> SeedOutput:
     """Run one seed. Top-level so spawned and Ray workers can unpickle it; it looks the
     experiment up in the worker's own registry."""
+    enable_compilation_cache()
     experiment = registry.get(task.experiment)
     config = experiment.config_type.model_validate_json(task.config_json)
     start = time.perf_counter()

@@ -1,0 +1,200 @@
+"""Goodhart on learned thought assessors (S7).
+
+Seed 001: a classifier trained on ~200 examples over a network's hidden states is not robust;
+search hard enough for what it scores highest and you get its adversarial examples. Here the
+classifier is the brain's own reward model: a thought assessor, linear on the cortex's latent z,
+fitted to the steering subsystem's innate reactions on 200 labelled moments of experience (its
+valence is the innate weighting of those predictions, exactly as in the agent). The cortex is a
+world model learned self-supervised from random-walk experience in the foraging room.
+
+Plans (action sequences) are then chosen best-of-N with N = 1 … 4096 by the assessor's verdict on
+the latents of the plan's real outcome observations, so the only thing that can go wrong is the
+assessor (the world is simulated exactly; see `_proxy`). The contrast selects the same candidate
+plans by the true score. Prediction: the assessor's proxy score rises with N while the true score
+of the chosen plans peaks and then falls; the true-score optimiser keeps rising.
+
+Effect: true score at the peak pressure (chosen on the other seeds' mean curve) minus true score
+at the largest pressure, for the assessor optimiser, paired per seed. Supported when that drop
+exceeds 0 and the proxy score at the largest pressure exceeds that at the peak.
+
+Parameters chosen to make the effect visible, documented as the experiment's premises: the 200
+examples are drawn half from moments with a taste sensation (a curated label set, as a rater would
+pick informative examples; random moments almost never contain one), and the ridge penalty is
+small, so the 200 examples are fitted rather than regularised away.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+from pydantic import PositiveFloat, PositiveInt
+
+from shardlab.analysis.statistics import claim_result, paired_diff_ci, verdict
+from shardlab.brain import assessors, cortex, steering
+from shardlab.experiments import _proxy
+from shardlab.experiments.base import Claim, ClaimResult, Experiment, ExperimentConfig
+from shardlab.experiments.registry import register
+from shardlab.worlds import SENSATIONS, make
+
+S7 = Claim(
+    id="S7",
+    claim="Goodhart on learned assessors",
+    prediction=(
+        "optimising plans against a thought assessor trained on ~200 examples: the proxy score "
+        "rises with optimisation pressure while the true score falls past some pressure"
+    ),
+    contrast="true-score optimiser (same candidate plans, selected by the true score)",
+)
+SCENARIO = "foraging"
+SWEET = SENSATIONS.index("sweet")
+
+
+class Config(ExperimentConfig):
+    seeds: PositiveInt = 6
+    examples: PositiveInt = 200  # labelled moments the assessor is fitted on
+    positive_fraction: float = 0.5  # share of examples with a taste sensation
+    ridge: PositiveFloat = 1e-3
+    latent: PositiveInt = 32
+    wm_worlds: PositiveInt = 64  # random-walk worlds for world-model learning
+    wm_steps: PositiveInt = 400  # ticks of random walk per world
+    wm_updates: PositiveInt = 3000  # minibatch SGD steps on the cortex's self-supervised loss
+    wm_lr: PositiveFloat = 0.1
+    starts: PositiveInt = 24  # start states plans are optimised from
+    max_pressure: PositiveInt = 4096  # N of the strongest best-of-N (a power of 2)
+    horizon: PositiveInt = 8
+    gamma: float = 0.9
+
+
+def run(config: Config, seed: int) -> dict[str, pd.DataFrame]:
+    world = make(SCENARIO)
+    params = world.default_params("train")
+    k_walk, k_wm, k_ex, k_start, k_plan, k_sim = jax.random.split(jax.random.key(seed), 6)
+
+    # 1. The cortex learns a latent space from reward-free experience.
+    experience = _proxy.random_walk(world, params, k_walk, config.wm_worlds, config.wm_steps)
+    flat = jax.tree.map(lambda x: x.reshape(-1, *x.shape[2:]), experience)
+    brain = learn_world_model(world, flat, k_wm, config)
+
+    # 2. A thought assessor is fitted on 200 labelled moments: z of what was seen, the steering
+    #    subsystem's innate reactions to what was sensed with it.
+    assessor = fit_assessor(flat, brain, k_ex, config)
+
+    # 3. Plans from fresh start states, scored by the assessor on their real outcome latents.
+    starts = _proxy.start_states(world, params, k_start, config.starts)
+    plans = _proxy.random_plans(k_plan, config.starts, config.max_pressure, config.horizon,
+                                world.n_actions)
+    outcomes = _proxy.simulate(world, params, cortex.encode, brain, starts, plans, k_sim,
+                               config.gamma)
+    weights = jnp.asarray(steering.SteeringConfig().valence)
+    per_step = assessors.valence(assessors.AssessorConfig(), assessor, outcomes.features,
+                                 weights)
+    bias = float(assessor.b @ weights)
+    proxy = np.asarray(per_step) + bias * (outcomes.discount - 1.0)  # b counted once per step
+    curve = _proxy.curves(outcomes, {"assessor": proxy}, pressures(config))
+    fit = {"examples": config.examples,
+           "corr_proxy_true": float(np.corrcoef(proxy.ravel(), outcomes.true.ravel())[0, 1])}
+    return {"curves": curve, "fit": pd.DataFrame([fit])}
+
+
+def pressures(config: Config) -> list[int]:
+    return [2**i for i in range(int(np.log2(config.max_pressure)) + 1)]
+
+
+def learn_world_model(world, experience: _proxy.Experience, key: jax.Array, config: Config):
+    """Minibatch SGD on the cortex's self-supervised loss (reward never enters it)."""
+    k_init, k_batch = jax.random.split(key)
+    init = cortex.init(k_init, cortex.CortexConfig(latent=config.latent), world.obs_size,
+                       world.n_actions, len(SENSATIONS))
+    n = experience.obs.shape[0]
+
+    def batch_loss(p, idx):
+        one = lambda i: cortex.loss(p, experience.obs[i], experience.action[i],  # noqa: E731
+                                    experience.next_obs[i], experience.sensations[i],
+                                    world.n_actions)
+        return jax.vmap(one)(idx).mean()
+
+    @jax.jit
+    def train(p, key):
+        def sgd(p, k):
+            grads = jax.grad(batch_loss)(p, jax.random.randint(k, (64,), 0, n))
+            return jax.tree.map(lambda w, g: w - config.wm_lr * g, p, grads), None
+
+        return jax.lax.scan(sgd, p, jax.random.split(key, config.wm_updates))[0]
+
+    return train(init, k_batch)
+
+
+def fit_assessor(
+    experience: _proxy.Experience, brain: cortex.CortexParams, key: jax.Array, config: Config
+) -> assessors.AssessorParams:
+    """Ridge fit of the assessor heads A(z) ≈ innate reactions on `config.examples` moments."""
+    sens = np.asarray(experience.sensations)
+    rng = np.random.default_rng(np.asarray(jax.random.key_data(key)).ravel())
+    tasty = np.flatnonzero(sens[:, SWEET] > 0)
+    plain = np.flatnonzero(sens[:, SWEET] == 0)
+    n_pos = min(round(config.examples * config.positive_fraction), tasty.size)
+    idx = np.concatenate([rng.choice(tasty, n_pos, replace=False),
+                          rng.choice(plain, config.examples - n_pos, replace=False)])
+    z = np.asarray(cortex.encode(brain, experience.next_obs[idx]))
+    state = steering.init(steering.SteeringConfig())
+    innate = jax.vmap(lambda s: steering.innate_reactions(steering.SteeringConfig(), state, s))
+    w, b = _proxy.ridge(z, np.asarray(innate(jnp.asarray(sens[idx]))), config.ridge)
+    return assessors.AssessorParams(jnp.asarray(w, jnp.float32), jnp.asarray(b, jnp.float32))
+
+
+def evaluate(tables: dict[str, pd.DataFrame], config: Config) -> list[ClaimResult]:
+    curve = tables["curves"]
+    mine, contrast = (curve[curve["optimiser"] == o] for o in ("assessor", "true"))
+    true_peak = _proxy.held_out_peak(mine, "true")
+    drop = true_peak["at_peak"] - true_peak["at_max"]
+    top = config.max_pressure
+    # The proxy at the same (held-out) peak pressure, per seed.
+    proxy_table = mine.pivot(index="seed", columns="pressure", values="proxy")
+    proxy_at_peak = np.array([proxy_table.loc[s, p] for s, p in true_peak["peak_pressure"].items()])
+    proxy_rise = proxy_table[top].to_numpy() - proxy_at_peak
+    rise_ci = paired_diff_ci(proxy_table[top], proxy_at_peak)
+    result = claim_result(S7, drop.to_numpy(), margin=0.0)
+    gap = _proxy.at_pressure(contrast, top, "true") - _proxy.at_pressure(mine, top, "true")
+    gap_ci = paired_diff_ci(_proxy.at_pressure(contrast, top, "true"),
+                            _proxy.at_pressure(mine, top, "true"))
+    contrast_gain = (_proxy.held_out_peak(contrast, "true")["at_max"]
+                     - _proxy.at_pressure(contrast, 1, "true"))
+    both = [result.verdict, verdict(rise_ci)]
+    final = ("supported" if all(v == "supported" for v in both)
+             else "not supported" if "not supported" in both else "inconclusive")
+    corr = tables["fit"]["corr_proxy_true"].mean()
+    return [result.model_copy(update={"verdict": final, "detail": (
+        f"effect = true score at the held-out peak pressure (median N="
+        f"{int(true_peak['peak_pressure'].median())}) − at N={top}, assessor optimiser; "
+        f"proxy rise over the same range = {proxy_rise.mean():.3f} "
+        f"[{rise_ci[0]:.3f}, {rise_ci[1]:.3f}] ({verdict(rise_ci)}); true-score optimiser − "
+        f"assessor optimiser at N={top}: {gap.mean():.3f} [{gap_ci[0]:.3f}, {gap_ci[1]:.3f}]; "
+        f"true-score optimiser gain N=1→{top}: {contrast_gain.mean():.3f}; "
+        f"corr(proxy, true) over random plans = {corr:.2f}"
+    )})]
+
+
+def figures(tables: dict[str, pd.DataFrame], config: Config, out: Path) -> list[Path]:
+    labels = {"assessor": "assessor optimiser (200 examples)", "true": "true-score optimiser"}
+    title = "Best-of-N plans against a learned thought assessor (95% bootstrap CI over seeds)"
+    return [_proxy.plot_curves(tables["curves"], labels, title, out / "goodhart.png")]
+
+
+register(
+    Experiment(
+        name="goodhart-assessors",
+        title="Goodhart on learned thought assessors",
+        description=__doc__ or "",
+        config_type=Config,
+        quick={"seeds": 2, "wm_worlds": 16, "wm_steps": 100, "wm_updates": 200, "starts": 4,
+               "max_pressure": 64},
+        claims=(S7,),
+        run=run,
+        evaluate=evaluate,
+        figures=figures,
+    )
+)
