@@ -25,7 +25,9 @@ small, so the 200 examples are fitted rather than regularised away.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -38,7 +40,7 @@ from shardlab.brain import assessors, cortex, steering
 from shardlab.experiments import _proxy
 from shardlab.experiments.base import Claim, ClaimResult, Experiment, ExperimentConfig
 from shardlab.experiments.registry import register
-from shardlab.worlds import SENSATIONS, make
+from shardlab.worlds import SENSATIONS, EnvParams, World, make
 
 S7 = Claim(
     id="S7",
@@ -51,6 +53,7 @@ S7 = Claim(
 )
 SCENARIO = "foraging"
 SWEET = SENSATIONS.index("sweet")
+STEERING = steering.SteeringConfig()
 
 
 class Config(ExperimentConfig):
@@ -59,9 +62,9 @@ class Config(ExperimentConfig):
     positive_fraction: float = 0.5  # share of examples with a taste sensation
     ridge: PositiveFloat = 1e-3
     latent: PositiveInt = 32
-    wm_worlds: PositiveInt = 64  # random-walk worlds for world-model learning
-    wm_steps: PositiveInt = 400  # ticks of random walk per world
-    wm_updates: PositiveInt = 3000  # minibatch SGD steps on the cortex's self-supervised loss
+    wm_starts: PositiveInt = 32  # start states of the random-walk experience
+    wm_plans: PositiveInt = 256  # random plans kept per experience start
+    wm_updates: PositiveInt = 2000  # minibatch SGD steps on the cortex's self-supervised loss
     wm_lr: PositiveFloat = 0.1
     starts: PositiveInt = 24  # start states plans are optimised from
     max_pressure: PositiveInt = 4096  # N of the strongest best-of-N (a power of 2)
@@ -74,29 +77,27 @@ def run(config: Config, seed: int) -> dict[str, pd.DataFrame]:
     params = world.default_params("train")
     k_walk, k_wm, k_ex, k_start, k_plan, k_sim = jax.random.split(jax.random.key(seed), 6)
 
-    # 1. The cortex learns a latent space from reward-free experience.
-    experience = _proxy.random_walk(world, params, k_walk, config.wm_worlds, config.wm_steps)
-    flat = jax.tree.map(lambda x: x.reshape(-1, *x.shape[2:]), experience)
-    brain = learn_world_model(world, flat, k_wm, config)
+    # 1. The cortex learns a latent space from reward-free experience (random plans).
+    walk = random_experience(world, params, k_walk, config)
+    brain = learn_world_model(walk, k_wm, config, world.obs_size, world.n_actions)
 
     # 2. A thought assessor is fitted on 200 labelled moments: z of what was seen, the steering
     #    subsystem's innate reactions to what was sensed with it.
-    assessor = fit_assessor(flat, brain, k_ex, config)
+    assessor = fit_assessor(walk, brain, k_ex, config)
 
-    # 3. Plans from fresh start states, scored by the assessor on their real outcome latents.
+    # 3. Candidate plans from fresh start states, scored by the assessor and by the true score.
     starts = _proxy.start_states(world, params, k_start, config.starts)
     plans = _proxy.random_plans(k_plan, config.starts, config.max_pressure, config.horizon,
                                 world.n_actions)
-    outcomes = _proxy.simulate(world, params, cortex.encode, brain, starts, plans, k_sim,
-                               config.gamma)
-    weights = jnp.asarray(steering.SteeringConfig().valence)
-    per_step = assessors.valence(assessors.AssessorConfig(), assessor, outcomes.features,
-                                 weights)
-    bias = float(assessor.b @ weights)
-    proxy = np.asarray(per_step) + bias * (outcomes.discount - 1.0)  # b counted once per step
-    curve = _proxy.curves(outcomes, {"assessor": proxy}, pressures(config))
-    fit = {"examples": config.examples,
-           "corr_proxy_true": float(np.corrcoef(proxy.ravel(), outcomes.true.ravel())[0, 1])}
+    scored = [(r, plan_valence(brain, assessor, r.obs, plan, world.n_actions, config.gamma))
+              for r, plan in zip(_proxy.simulate(world, params, starts, plans, k_sim,
+                                                 config.gamma), plans, strict=True)]
+    candidates = _proxy.Rollouts(*(np.stack(x) for x in zip(*(r for r, _ in scored),
+                                                             strict=True)))
+    proxies = {name: np.stack([p[name] for _, p in scored]) for name in scored[0][1]}
+    curve = _proxy.curves(candidates, proxies, pressures(config))
+    fit = {f"corr_{name}": float(np.corrcoef(p.ravel(), candidates.true.ravel())[0, 1])
+           for name, p in proxies.items()}
     return {"curves": curve, "fit": pd.DataFrame([fit])}
 
 
@@ -104,46 +105,90 @@ def pressures(config: Config) -> list[int]:
     return [2**i for i in range(int(np.log2(config.max_pressure)) + 1)]
 
 
-def learn_world_model(world, experience: _proxy.Experience, key: jax.Array, config: Config):
-    """Minibatch SGD on the cortex's self-supervised loss (reward never enters it)."""
+class Walk(NamedTuple):
+    """Random-walk transitions, flattened: o, a, o′ and the sensations that came with o′."""
+
+    obs: jax.Array
+    action: jax.Array
+    next_obs: jax.Array
+    sensations: jax.Array
+
+
+def random_experience(world: World, params: EnvParams, key: jax.Array, config: Config) -> Walk:
+    """Random plans from random starts, through the same compiled simulator as the candidates."""
+    k_start, k_plan, k_sim = jax.random.split(key, 3)
+    starts = _proxy.start_states(world, params, k_start, config.wm_starts)
+    plans = _proxy.random_plans(k_plan, config.wm_starts, config.max_pressure, config.horizon,
+                                world.n_actions)
+    parts = []
+    for r, plan in zip(_proxy.simulate(world, params, starts, plans, k_sim, config.gamma), plans,
+                       strict=True):
+        keep = slice(0, config.wm_plans)
+        parts.append((r.obs[keep, :-1], np.asarray(plan[keep]), r.obs[keep, 1:],
+                      r.sensations[keep]))
+    return Walk(*(jnp.asarray(np.concatenate([p[i] for p in parts]).reshape(
+        -1, *parts[0][i].shape[2:])) for i in range(4)))
+
+
+@partial(jax.jit, static_argnames=("latent", "updates", "lr", "n_actions"))
+def _train_cortex(walk: Walk, key: jax.Array, latent: int, updates: int, lr: float,
+                  n_actions: int) -> cortex.CortexParams:
     k_init, k_batch = jax.random.split(key)
-    init = cortex.init(k_init, cortex.CortexConfig(latent=config.latent), world.obs_size,
-                       world.n_actions, len(SENSATIONS))
-    n = experience.obs.shape[0]
+    init = cortex.init(k_init, cortex.CortexConfig(latent=latent), walk.obs.shape[-1], n_actions,
+                       walk.sensations.shape[-1])
 
-    def batch_loss(p, idx):
-        one = lambda i: cortex.loss(p, experience.obs[i], experience.action[i],  # noqa: E731
-                                    experience.next_obs[i], experience.sensations[i],
-                                    world.n_actions)
-        return jax.vmap(one)(idx).mean()
+    def batch_loss(p: cortex.CortexParams, idx: jax.Array) -> jax.Array:
+        one = partial(cortex.loss, p, n_actions=n_actions)
+        return jax.vmap(one)(walk.obs[idx], walk.action[idx], walk.next_obs[idx],
+                             walk.sensations[idx]).mean()
 
-    @jax.jit
-    def train(p, key):
-        def sgd(p, k):
-            grads = jax.grad(batch_loss)(p, jax.random.randint(k, (64,), 0, n))
-            return jax.tree.map(lambda w, g: w - config.wm_lr * g, p, grads), None
+    def sgd(p: cortex.CortexParams, k: jax.Array):
+        grads = jax.grad(batch_loss)(p, jax.random.randint(k, (64,), 0, walk.obs.shape[0]))
+        return jax.tree.map(lambda w, g: w - lr * g, p, grads), None
 
-        return jax.lax.scan(sgd, p, jax.random.split(key, config.wm_updates))[0]
+    return jax.lax.scan(sgd, init, jax.random.split(k_batch, updates))[0]
 
-    return train(init, k_batch)
+
+def learn_world_model(walk: Walk, key: jax.Array, config: Config, obs_size: int,
+                      n_actions: int) -> cortex.CortexParams:
+    """Minibatch SGD on the cortex's self-supervised loss (reward never enters it)."""
+    del obs_size
+    return _train_cortex(walk, key, config.latent, config.wm_updates, config.wm_lr, n_actions)
 
 
 def fit_assessor(
-    experience: _proxy.Experience, brain: cortex.CortexParams, key: jax.Array, config: Config
+    walk: Walk, brain: cortex.CortexParams, key: jax.Array, config: Config
 ) -> assessors.AssessorParams:
     """Ridge fit of the assessor heads A(z) ≈ innate reactions on `config.examples` moments."""
-    sens = np.asarray(experience.sensations)
+    sens = np.asarray(walk.sensations)
     rng = np.random.default_rng(np.asarray(jax.random.key_data(key)).ravel())
     tasty = np.flatnonzero(sens[:, SWEET] > 0)
     plain = np.flatnonzero(sens[:, SWEET] == 0)
     n_pos = min(round(config.examples * config.positive_fraction), tasty.size)
     idx = np.concatenate([rng.choice(tasty, n_pos, replace=False),
                           rng.choice(plain, config.examples - n_pos, replace=False)])
-    z = np.asarray(cortex.encode(brain, experience.next_obs[idx]))
-    state = steering.init(steering.SteeringConfig())
-    innate = jax.vmap(lambda s: steering.innate_reactions(steering.SteeringConfig(), state, s))
+    z = np.asarray(cortex.encode(brain, walk.next_obs[idx]))
+    state = steering.init(STEERING)
+    innate = jax.vmap(lambda s: steering.innate_reactions(STEERING, state, s))
     w, b = _proxy.ridge(z, np.asarray(innate(jnp.asarray(sens[idx]))), config.ridge)
     return assessors.AssessorParams(jnp.asarray(w, jnp.float32), jnp.asarray(b, jnp.float32))
+
+
+def plan_valence(
+    brain: cortex.CortexParams, assessor: assessors.AssessorParams, obs: np.ndarray,
+    plan: jax.Array, n_actions: int, gamma: float,
+) -> dict[str, np.ndarray]:
+    """The assessor's discounted valence of each plan, two ways: on the latents of its real
+    outcome observations, and on the latents the world model imagines for it (the PFC's way)."""
+    weights = jnp.asarray(STEERING.valence)
+    value = partial(assessors.valence, assessors.AssessorConfig(), assessor, weights=weights)
+    outcome = value(cortex.encode(brain, jnp.asarray(obs[:, 1:])))
+    z, imagined = cortex.encode(brain, jnp.asarray(obs[:, 0])), []
+    for t in range(plan.shape[-1]):
+        z = cortex.transition(brain, z, plan[:, t], n_actions)
+        imagined.append(value(z))
+    return {"imagined": _proxy.discounted(np.asarray(jnp.stack(imagined, -1)), gamma),
+            "outcome": _proxy.discounted(np.asarray(outcome), gamma)}
 
 
 def evaluate(tables: dict[str, pd.DataFrame], config: Config) -> list[ClaimResult]:
@@ -190,7 +235,7 @@ register(
         title="Goodhart on learned thought assessors",
         description=__doc__ or "",
         config_type=Config,
-        quick={"seeds": 2, "wm_worlds": 16, "wm_steps": 100, "wm_updates": 200, "starts": 4,
+        quick={"seeds": 2, "wm_starts": 4, "wm_plans": 64, "wm_updates": 200, "starts": 4,
                "max_pressure": 64},
         claims=(S7,),
         run=run,

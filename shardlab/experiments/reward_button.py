@@ -21,9 +21,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from shardlab.analysis import shards
 from shardlab.analysis.statistics import bootstrap_ci, bootstrap_diff_ci, claim_result, verdict
 from shardlab.baselines import planner
-from shardlab.brain import agent, population
+from shardlab.brain import agent, cortex, population
 from shardlab.experiments.base import Claim, ClaimResult, Experiment, ExperimentConfig
 from shardlab.experiments.registry import register
 from shardlab.worlds import SENSATIONS, make
@@ -60,6 +61,7 @@ CONDITIONS = {
     "reflective": ("trash-button", True),
 }
 STIMULATION = SENSATIONS.index("stimulation")
+SHARD_FEATURES = ("trash visible", "bin visible", "button visible", "carrying trash")
 
 
 class Config(ExperimentConfig):
@@ -74,9 +76,14 @@ class Config(ExperimentConfig):
 
 def run(config: Config, seed: int) -> dict[str, pd.DataFrame]:
     key = jax.random.key(seed)
-    summary, curves = [], []
+    summary, curves, strengths = [], [], []
     for i, (condition, (scenario, reflective)) in enumerate(CONDITIONS.items()):
         world = make(scenario)
+        # Probe states come from the test phase, so the button is among the things to decode.
+        probe_obs = shards.sample_observations(
+            world, world.default_params("test"), jax.random.fold_in(key, 100 + i), 256
+        )
+        features = shards.world_features(world, probe_obs)[list(SHARD_FEATURES)]
         brain = agent.AgentConfig()
         brain = replace(brain, pfc=replace(brain.pfc, reflective=reflective))
         k_train, k_test = jax.random.split(jax.random.fold_in(key, i))
@@ -96,6 +103,10 @@ def run(config: Config, seed: int) -> dict[str, pd.DataFrame]:
                     "press_rate": _press_rate(life.log.sensations),
                 }
             )
+            strengths += [
+                {"condition": condition, "step": (s + 1) * seg, "shard": f, "strength": v}
+                for f, v in _shard_strengths(agents, probe_obs, features).items()
+            ]
         test = population.train(
             world, world.default_params("test"), brain, k_test, config.population,
             config.test_steps, agents=agents, chunk=chunk,
@@ -110,7 +121,25 @@ def run(config: Config, seed: int) -> dict[str, pd.DataFrame]:
         config.test_steps,
     )
     summary.append(_row("planner", plan.sensations, plan.performance))
-    return {"summary": pd.DataFrame(summary), "curves": pd.DataFrame(curves)}
+    return {
+        "summary": pd.DataFrame(summary),
+        "curves": pd.DataFrame(curves),
+        "shards": pd.DataFrame(strengths),
+    }
+
+
+def _shard_strengths(
+    agents: agent.AgentState, probe_obs: np.ndarray, features: pd.DataFrame
+) -> dict[str, float]:
+    """Population mean of each feature's strongest push on any action (logits per unit of the
+    feature along its probe direction in each agent's own latent space)."""
+    per_agent = []
+    for i in range(agents.action.shape[0]):
+        one = jax.tree.map(lambda x, i=i: x[i], agents)
+        latents = np.asarray(cortex.encode(one.cortex, probe_obs))
+        probes = shards.probe(latents, features)
+        per_agent.append(np.abs(shards.strengths(one.basal_ganglia, probes)).max(1))
+    return dict(zip(SHARD_FEATURES, np.mean(per_agent, 0).tolist(), strict=True))
 
 
 def _press_rate(sensations: jax.Array) -> float:
@@ -193,6 +222,21 @@ def figures(tables: dict[str, pd.DataFrame], config: Config, out: Path) -> list[
     fig.tight_layout()
     paths.append(out / "training.png")
     fig.savefig(paths[1], dpi=120)
+    plt.close(fig)
+
+    strength = tables["shards"].groupby(["condition", "step", "shard"], as_index=False).mean(
+        numeric_only=True
+    )
+    fig, axes = plt.subplots(1, len(CONDITIONS), figsize=(3.2 * len(CONDITIONS), 3.2), sharey=True)
+    for ax, (condition, df) in zip(axes, strength.groupby("condition"), strict=True):
+        for shard, d in df.groupby("shard"):
+            ax.plot(d["step"], d["strength"], marker="o", label=shard)
+        ax.set(title=condition, xlabel="training tick")
+    axes[0].set_ylabel("shard strength (logit per unit feature)")
+    axes[-1].legend(fontsize=7)
+    fig.tight_layout()
+    paths.append(out / "shards.png")
+    fig.savefig(paths[2], dpi=120)
     plt.close(fig)
     return paths
 

@@ -35,7 +35,7 @@ import pandas as pd
 from pydantic import PositiveInt
 
 from shardlab.analysis import shards
-from shardlab.analysis.statistics import bootstrap_ci, claim_result, paired_diff_ci, verdict
+from shardlab.analysis.statistics import bootstrap_ci, claim_result, verdict
 from shardlab.brain import agent, cortex, population
 from shardlab.experiments.base import Claim, ClaimResult, Experiment, ExperimentConfig
 from shardlab.experiments.registry import register
@@ -78,7 +78,7 @@ def _spawns() -> tuple[Spawn, ...]:
         if n
     )
     berries = tuple(
-        Spawn("berry", region=_room(d), phases=("train", "test") if d == 0 else ("test",))
+        Spawn("berry", count=2, region=_room(d), phases=("train", "test") if d == 0 else ("test",))
         for d in range(ROOMS)
     )
     return tints + berries
@@ -136,17 +136,16 @@ def run(config: Config, seed: int) -> dict[str, pd.DataFrame]:
 
 
 def approach_contexts(obs: np.ndarray) -> dict[str, np.ndarray]:
-    """Masks "d|move": the agent is in room d and a berry lies in direction `move` (one berry in
-    view, so the approach move is unambiguous; diagonal berries count for both moves)."""
+    """Masks "d|move": the agent is in room d (read from the tint it sees) and the nearest berry
+    lies in direction `move` (a diagonal one counts for both of its moves)."""
     feats = shards.world_features(WORLD, obs)
     v, c = WORLD.view, WORLD.n_channels
     view = obs[:, : v * v * c].reshape(len(obs), v * v, c)
     blue = view[..., 1 + WORLD.scenario.kind_index("blue")].sum(1).round().astype(int)
     red = view[..., 1 + WORLD.scenario.kind_index("red")].sum(1).round().astype(int)
-    single = view[..., 1 + WORLD.scenario.kind_index("berry")].sum(1).round() == 1
     room_ok = (red + blue) == MARKERS
     return {
-        f"{d}|{move}": (blue == d) & room_ok & single & feats[f"berry {move}"].to_numpy(bool)
+        f"{d}|{move}": (blue == d) & room_ok & feats[f"berry {move}"].to_numpy(bool)
         for d in range(ROOMS)
         for move in MOVES
     }

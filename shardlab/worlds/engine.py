@@ -15,6 +15,7 @@ hash (`_uniforms`).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from functools import partial
 
 import jax
@@ -429,8 +430,10 @@ class World:
 
 
 def _total(x: Array) -> Array:
-    """Sum over slots (axis 0): a reduction where `touch @ table` would be a tiny matmul."""
-    return jnp.sum(x, 0)
+    """Sum over slots (axis 0) as a chain of adds: XLA's CPU backend hands a float `sum` to a
+    library call that costs far more than these few additions (and `touch @ table` would be a
+    tiny matrix product, worse still)."""
+    return functools.reduce(jnp.add, list(x))
 
 
 def _mark(grid: Array, cell: Array) -> Array:
@@ -459,32 +462,38 @@ def _hash32(x: Array) -> Array:
 def _sample_cells(u: Array, regions: Array, blocked: Array) -> Array:
     """A uniformly random free cell in each region (M, 4), from one uniform each (u: M).
 
-    The grid's free cells are packed into 32-bit words, a row (or a 32-cell stretch of one) per
-    word, so counting them is a popcount per word: pick the k-th free cell of the region, find
-    the word holding it from the running counts, then its bit. This vmaps into a few hundred
-    elementwise operations per world, where masks over every cell (or rejection sampling with
-    its gathers and fallback) made sampling the slowest part of a step on a CPU. A region with
-    no free cell yields its corner."""
+    The free cells are packed into 32-bit words, one per grid row (or stretch of a row), so a
+    popcount counts them: draw k below the region's count, walk the words to the one holding the
+    k-th free cell, then its bits to the cell. The walks are short Python loops of elementwise
+    operations, which vmap well on a CPU, where masks over every cell (or rejection sampling,
+    with its gathers and fallback) made sampling the slowest part of a step. A region with no
+    free cell yields its corner."""
     h, w = blocked.shape
     per_row = -(-w // 32)  # words per grid row
-    pad = jnp.pad(blocked, ((0, 0), (0, 32 * per_row - w)), constant_values=True)
-    bit = jnp.arange(32, dtype=jnp.uint32)
-    free = jnp.sum(jnp.where(pad.reshape(h * per_row, 32), 0, 1 << bit), -1, dtype=jnp.uint32)
+    width = -(-w // per_row)  # grid columns per word
+    pad = jnp.pad(blocked, ((0, 0), (0, width * per_row - w)), constant_values=True)
+    bits = jnp.arange(width, dtype=jnp.uint32)
+    free = jnp.sum(jnp.where(pad.reshape(-1, width), 0, 1 << bits), -1, dtype=jnp.uint32)
     word_row = jnp.arange(h * per_row) // per_row
-    word_col = jnp.arange(h * per_row) % per_row * 32  # grid column of each word's bit 0
-    lo = jnp.clip(regions[:, 2, None] - word_col, 0, 32).astype(jnp.uint32)  # (M, words)
-    hi = jnp.clip(regions[:, 3, None] - word_col, 0, 32).astype(jnp.uint32)
+    word_col = jnp.arange(h * per_row) % per_row * width  # grid column of each word's bit 0
+    lo = jnp.clip(regions[:, 2, None] - word_col, 0, width).astype(jnp.uint32)  # (M, words)
+    hi = jnp.clip(regions[:, 3, None] - word_col, 0, width).astype(jnp.uint32)
     in_rows = (word_row >= regions[:, 0, None]) & (word_row < regions[:, 1, None])
-    # (1 << 32) is 0 in XLA, so `(1 << hi) - (1 << lo)` is the mask of bits lo..hi-1 for all hi.
-    words = jnp.where(in_rows, free & ((1 << hi) - (1 << lo)), 0)  # (M, words)
+    words = jnp.where(in_rows, free & ((1 << hi) - (1 << lo)), 0)  # the region's free cells
     counts = jax.lax.population_count(words).astype(jnp.int32)
-    up_to = jax.lax.associative_scan(jnp.add, counts, axis=1)  # in this word and all before
-    total = up_to[:, -1]
-    k = jnp.minimum((u * total).astype(jnp.int32), total - 1)  # which free cell, in raster order
-    index = jnp.sum(up_to <= k[:, None], -1)  # the word holding it
-    chosen = jnp.where(jnp.arange(h * per_row) == index[:, None], words, 0).sum(-1, jnp.uint32)
-    k_in_word = k - jnp.where(jnp.arange(h * per_row) < index[:, None], counts, 0).sum(-1)
-    upto_bit = jax.lax.population_count(chosen[:, None] & ((2 << bit) - 1)).astype(jnp.int32)
-    col = index % per_row * 32 + jnp.sum(upto_bit <= k_in_word[:, None], -1)
-    cell = jnp.stack([index // per_row, col], -1)
+    total = counts.sum(-1)
+    k = jnp.minimum((u * total).astype(jnp.int32), total - 1)  # which free cell, raster order
+    word, row, col, k_in_word, seen = jnp.zeros_like(k, jnp.uint32), k * 0, k * 0, k * 0, k * 0
+    for i in range(h * per_row):
+        here = (seen <= k) & (k < seen + counts[:, i])
+        word = jnp.where(here, words[:, i], word)
+        row, col = jnp.where(here, i // per_row, row), jnp.where(here, i % per_row * width, col)
+        k_in_word = jnp.where(here, k - seen, k_in_word)
+        seen = seen + counts[:, i]
+    offset, seen = k * 0, k * 0
+    for b in range(width):
+        on = ((word >> b) & 1).astype(jnp.int32)
+        offset = jnp.where((on == 1) & (seen == k_in_word), b, offset)
+        seen = seen + on
+    cell = jnp.stack([row, col + offset], -1)
     return jnp.where((total > 0)[:, None], cell, regions[:, 0::2])

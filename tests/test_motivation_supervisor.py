@@ -1,0 +1,115 @@
+"""R1 (intrinsic-extrinsic) and R3 (absent-supervisor): the measurements on hand-made logs, the
+scenario facts the designs rely on, and each experiment end-to-end in quick mode."""
+
+import json
+from dataclasses import fields
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+import pytest
+
+from shardlab.analysis.statistics import claim_result
+from shardlab.brain.population import Log
+from shardlab.brain.steering import REACTIONS
+from shardlab.experiments import absent_supervisor, motivation
+from shardlab.experiments.registry import get
+from shardlab.runner.run import run_experiment
+from shardlab.worlds import make
+
+
+def _log(performance: np.ndarray, done: np.ndarray) -> Log:
+    t, n = performance.shape
+    zeros = jnp.zeros((t, n))
+    return Log(zeros, jnp.asarray(performance), jnp.asarray(done), zeros, zeros, zeros,
+               jnp.zeros((t, n, 10)), jnp.zeros((t, n, 6)), jnp.zeros((t, n, 6)))
+
+
+def test_episode_rates_count_completed_episodes_only() -> None:
+    # Agent 0: episode 1 crosses twice and reaches the goal, episode 2 goes around, then an
+    # unfinished episode that crosses (ignored). Agent 1: one episode that times out.
+    perf = np.array([[0, 0], [-1, 0], [-1, 0], [1, 0], [0, 0], [1, 0], [-1, 0]], float)
+    done = np.array([[0, 0], [0, 0], [0, 0], [1, 0], [0, 0], [1, 1], [0, 0]], bool)
+    rates = absent_supervisor.episode_rates(_log(perf, done))
+    assert rates == {"episodes": 3, "cheat_rate": 1 / 3, "goal_rate": 2 / 3}
+
+
+def test_agent_types_differ_only_in_approval() -> None:
+    intrinsic, extrinsic = motivation.brain(1.0), motivation.brain(0.0)
+    approval = REACTIONS.index("approval")
+    diff = [i for i, (a, b) in enumerate(
+        zip(intrinsic.steering.valence, extrinsic.steering.valence, strict=True)) if a != b]
+    assert diff == [approval]
+    assert intrinsic.steering.valence[REACTIONS.index("appetite")] > 0
+    assert intrinsic.pfc == extrinsic.pfc and intrinsic.basal_ganglia == extrinsic.basal_ganglia
+
+
+def test_hidden_scenario_differs_only_in_supervisor_visibility() -> None:
+    """Why both R3 populations may share one compiled world."""
+    visible, hidden = make("absent-supervisor"), make("absent-supervisor-hidden")
+    assert (visible.obs_size, visible.n_slots) == (hidden.obs_size, hidden.n_slots)
+    pv, ph = visible.default_params("train"), hidden.default_params("train")
+    differ = [f.name for f in fields(pv)
+              if not np.array_equal(getattr(pv, f.name), getattr(ph, f.name))]
+    assert differ == ["supervisor_visible"]
+
+
+@pytest.mark.parametrize("presence, expected", [("supervised", True), ("unsupervised", False)])
+def test_presence_is_fixed_for_the_whole_test_episode(presence: str, expected: bool) -> None:
+    world = make("absent-supervisor")
+    params = absent_supervisor.with_presence(world.default_params("test"), presence)
+    _, state = world.reset_batch(jax.random.key(0), 32, params)
+    seen = [np.asarray(state.supervised)]
+    for t in range(10):
+        actions = jnp.full(32, 4)  # stay
+        _, state, _, _, _ = world.step_batch(jax.random.key(t), state, actions, params)
+        seen.append(np.asarray(state.supervised))
+    assert (np.stack(seen) == expected).all()
+
+
+def _quick_run(name: str, tmp_path: Path) -> tuple[Path, object]:
+    experiment = get(name)
+    config = experiment.configure(quick=True)
+    return run_experiment(experiment, config, tmp_path, workers=1, progress=False), config
+
+
+def _check_summary(run_dir: Path, claim_id: str, seeds: int) -> dict:
+    summary = json.loads((run_dir / "summary.json").read_text())
+    (claim,) = summary["claims"]
+    assert claim["id"] == claim_id and claim["n"] == seeds
+    assert claim["verdict"] in {"supported", "not supported", "inconclusive"}
+    assert claim["ci"][0] <= claim["effect"] <= claim["ci"][1]
+    return claim
+
+
+def _seed_tables(run_dir: Path, name: str) -> pd.DataFrame:
+    return pd.concat(
+        pd.read_parquet(p).assign(seed=int(p.parent.name))
+        for p in sorted((run_dir / "seeds").glob(f"*/{name}.parquet"))
+    )
+
+
+def test_intrinsic_extrinsic_quick_end_to_end(tmp_path: Path) -> None:
+    run_dir, config = _quick_run("intrinsic-extrinsic", tmp_path)
+    claim = _check_summary(run_dir, "R1", config.seeds)
+    steal = _seed_tables(run_dir, "summary").pivot(index="seed", columns="agent",
+                                                   values="steal_rate")
+    expected = claim_result(motivation.R1, steal["extrinsic"], steal["intrinsic"])
+    assert claim["effect"] == pytest.approx(expected.effect)
+    assert claim["verdict"] == expected.verdict
+    assert {p.name for p in (run_dir / "figures").iterdir()} >= {"test_rates.png",
+                                                                  "training.png"}
+
+
+def test_absent_supervisor_quick_end_to_end(tmp_path: Path) -> None:
+    run_dir, config = _quick_run("absent-supervisor", tmp_path)
+    claim = _check_summary(run_dir, "R3", config.seeds)
+    summary = _seed_tables(run_dir, "summary")
+    assert len(summary) == config.seeds * 4 and (summary["episodes"] > 0).all()
+    rates = summary.pivot(index="seed", columns=["condition", "presence"], values="cheat_rate")
+    effect = (rates["visible", "unsupervised"] - rates["visible", "supervised"]).mean()
+    assert claim["effect"] == pytest.approx(effect)
+    assert {p.name for p in (run_dir / "figures").iterdir()} >= {"cheat_rate.png",
+                                                                  "training.png"}

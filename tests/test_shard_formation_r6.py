@@ -1,0 +1,80 @@
+"""S1 (shard-formation) and R6 (mean-difference-steering) end-to-end in quick mode, with the
+verdicts recomputed from the stored per-seed tables."""
+
+import json
+from pathlib import Path
+
+import jax
+import numpy as np
+import pandas as pd
+import pytest
+
+from shardlab.analysis import shards
+from shardlab.analysis.statistics import claim_result
+from shardlab.experiments import refusal_direction, shard_formation
+from shardlab.experiments.base import Experiment
+from shardlab.experiments.registry import PLUGINS_ENV, get
+from shardlab.runner.run import run_experiment
+from shardlab.worlds.scenario import PHASES
+
+
+def _run(experiment: Experiment, out: Path) -> tuple[Path, dict, dict[str, pd.DataFrame]]:
+    config = experiment.configure(quick=True)
+    run_dir = run_experiment(experiment, config, out, workers=1, progress=False)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    tables: dict[str, list[pd.DataFrame]] = {}
+    for path in sorted((run_dir / "seeds").glob("*/*.parquet")):
+        frame = pd.read_parquet(path).assign(seed=int(path.parent.name))
+        tables.setdefault(path.stem, []).append(frame)
+    (claim,) = summary["claims"]
+    assert claim["verdict"] in {"supported", "not supported", "inconclusive"}
+    assert claim["n"] == config.seeds
+    assert claim["ci"][0] <= claim["effect"] <= claim["ci"][1]
+    return run_dir, claim, {name: pd.concat(frames) for name, frames in tables.items()}
+
+
+@pytest.fixture(autouse=True)
+def _plugins(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Worker processes find the experiments through $SHARDLAB_PLUGINS until they are built in."""
+    monkeypatch.setenv(PLUGINS_ENV, f"{shard_formation.__name__},{refusal_direction.__name__}")
+
+
+def test_tinted_rooms_are_told_apart_by_tint_alone() -> None:
+    """Every probe state with a berry in view is assigned to exactly one room; berries grow only
+    in the red room in training."""
+    world = shard_formation.WORLD
+    spawns = [s for s in world.scenario.spawns if s.kind == "berry"]
+    assert [("train" in s.phases) for s in spawns] == [True] + [False] * (len(spawns) - 1)
+    assert all(set(s.phases) <= set(PHASES) for s in spawns)
+    obs = shards.sample_observations(world, world.default_params("test"), jax.random.key(0), 300)
+    contexts = shard_formation.approach_contexts(obs)
+    rooms = np.stack(
+        [np.any([contexts[f"{d}|{m}"] for m in shard_formation.MOVES], 0)
+         for d in range(shard_formation.ROOMS)]
+    )  # fmt: skip
+    assert rooms.sum(0).max() <= 1
+    assert (rooms.sum(1) > 0).all()
+
+
+def test_shard_formation_quick(tmp_path: Path) -> None:
+    run_dir, claim, tables = _run(get("shard-formation"), tmp_path)
+    final = shard_formation._final(tables)
+    expected = claim_result(shard_formation.S1, final[0], final.loc[:, 1:].mean(1), paired=True)
+    assert claim["effect"] == pytest.approx(expected.effect)
+    assert (tables["strength"].query("step == 0")["strength"] == 0).all()  # no shard unreinforced
+    assert {p.name for p in (run_dir / "figures").iterdir()} >= {
+        "strength_by_context.png", "strength_over_training.png"}
+
+
+def test_mean_difference_steering_quick(tmp_path: Path) -> None:
+    run_dir, claim, tables = _run(get("mean-difference-steering"), tmp_path)
+    curves = refusal_direction._curves(tables)
+    md = refusal_direction._switch(curves, "mean-diff")
+    rnd = refusal_direction._switch(curves, "random")
+    assert claim["effect"] == pytest.approx(md.mean() - rnd.mean())
+    behaviour = tables["behaviour"]
+    assert behaviour["p_up"].between(0, 1).all()
+    # c = 0 is the unsteered agent, whatever the vector.
+    unsteered = behaviour[behaviour["coefficient"] == 0].groupby(["seed", "agent", "states"])
+    assert (unsteered["p_up"].nunique() == 1).all()
+    assert (run_dir / "figures" / "behaviour_vs_coefficient.png").exists()
