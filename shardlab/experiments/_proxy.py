@@ -28,6 +28,7 @@ import pandas as pd
 from shardlab.analysis.statistics import bootstrap_ci
 from shardlab.baselines import planner
 from shardlab.brain.steering import sensation_vector
+from shardlab.experiments.base import Verdict
 from shardlab.worlds.engine import EnvParams, EnvState, World
 
 Array = jax.Array
@@ -186,3 +187,21 @@ def plot_curves(table: pd.DataFrame, labels: dict[str, str], title: str, out: Pa
     fig.savefig(out, dpi=120)
     plt.close(fig)
     return out
+
+
+def pressures(max_pressure: int) -> list[int]:
+    """1, 2, 4, … up to `max_pressure` (a power of 2)."""
+    return [2**i for i in range(int(np.log2(max_pressure)) + 1)]
+
+
+def candidates_from(rollouts: Iterator[Rollouts]) -> Rollouts:
+    """Stack per-start outcomes into (M, N) arrays, dropping the bulky per-step arrays."""
+    parts = [r._replace(obs=np.empty(0), sensations=np.empty(0)) for r in rollouts]
+    return Rollouts(*(np.stack(x) for x in zip(*parts, strict=True)))
+
+
+def all_of(verdicts: Sequence[Verdict]) -> Verdict:
+    """A claim with several predicted effects is supported only if every one is."""
+    if all(v == "supported" for v in verdicts):
+        return "supported"
+    return "not supported" if "not supported" in verdicts else "inconclusive"

@@ -12,7 +12,7 @@ from shardlab.errors import ShardlabError
 from shardlab.experiments.base import Experiment
 
 # Built-in experiment modules under shardlab.experiments; adding one is adding its name here.
-EXPERIMENT_MODULES: tuple[str, ...] = ("reward_button",)
+EXPERIMENT_MODULES: tuple[str, ...] = ("reward_button", "goodhart", "learned_reward")
 
 PLUGINS_ENV = "SHARDLAB_PLUGINS"
 
