@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from shardlab.bench import app as bench_app
 from shardlab.errors import ShardlabError
 from shardlab.experiments import registry
 from shardlab.experiments.base import Experiment, ExperimentConfig
@@ -27,6 +28,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
+app.add_typer(bench_app, name="bench")
 stdout = Console(highlight=False, soft_wrap=True)
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 

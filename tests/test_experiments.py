@@ -36,7 +36,8 @@ def test_reward_button_quick_end_to_end(reward_button_run) -> None:
         lo, hi = claim["ci"]
         assert lo <= claim["effect"] <= hi
     assert (run_dir / "report.html").stat().st_size > 1000
-    assert {p.name for p in (run_dir / "figures").iterdir()} >= {"press_rate.png", "training.png", "shards.png"}
+    figures = {p.name for p in (run_dir / "figures").iterdir()}
+    assert figures >= {"press_rate.png", "training.png", "shards.png"}
 
 
 def test_reward_button_verdicts_come_from_the_data(reward_button_run) -> None:

@@ -128,8 +128,9 @@ def bench_sb3(n_envs: int, total_steps: int, seed: int = 0) -> dict[str, Any]:
 def _sb3_env(n_envs: int, seed: int):
     """An SB3 vector env of `foraging` through the Gymnasium adapter (reward from the default
     steering subsystem, as the adapter computes it)."""
-    import shardlab.worlds.gym  # noqa: F401  (registers shardlab/<Name>-v0)
     from stable_baselines3.common.env_util import make_vec_env
+
+    import shardlab.worlds.gym  # noqa: F401  (registers shardlab/<Name>-v0)
 
     return make_vec_env("shardlab/Foraging-v0", n_envs=n_envs, seed=seed)
 

@@ -399,13 +399,7 @@ class World:
     def step_batch(
         self, key: Array, state: EnvState, action: Array, params: EnvParams
     ) -> tuple[Array, EnvState, Sensations, Array, Array]:
-        """Step every world; reset the finished ones, world i with `fold_in(k_reset, i)`.
-
-        Resetting costs more than stepping (a maze is grown cell by cell), so fresh worlds are
-        made only for the finished ones, a chunk of them at a time: when episodes end at
-        different ticks, a tick pays for a few resets rather than n. The observations are taken
-        after the loop, from its (materialised) output, which also keeps XLA from recomputing
-        the whole tick inside the observation for every cell of the view."""
+        """Step every world; reset the finished ones (see `reset_done`)."""
         n = action.shape[0]
         k_step, k_reset = jax.random.split(key)
         advance = jax.vmap(self._advance, in_axes=(0, 0, 0, None))
@@ -413,20 +407,32 @@ class World:
             jax.random.split(k_step, n), state, action, params
         )
         done = terminated | truncated
+        state = self.reset_done(k_reset, state, done, params)
+        # Observing after the reset loop also keeps XLA from re-computing the whole tick inside
+        # the observation (for every cell of the view), as it does when the two are fused.
+        return jax.vmap(self.observe, in_axes=(0, None))(state, params), state, sens, perf, done
+
+    def reset_done(self, key: Array, state: EnvState, done: Array, params: EnvParams) -> EnvState:
+        """A batch of states with world i replaced by a fresh one (made with `fold_in(key, i)`)
+        wherever `done[i]`.
+
+        Resetting costs more than stepping (a maze is grown cell by cell), so fresh worlds are
+        made only for the finished ones, a chunk at a time: when episodes end at different ticks,
+        a tick pays for a few resets rather than for the whole batch."""
+        n = done.shape[0]
         chunk = min(n, max(8, n // 32))
 
         def reset_chunk(carry: tuple[EnvState, Array]) -> tuple[EnvState, Array]:
             state, waiting = carry
             # Up to `chunk` of the waiting worlds, padded with n, which the writes below drop.
             idx = jnp.nonzero(waiting, size=chunk, fill_value=n)[0]
-            keys = jax.vmap(jax.random.fold_in, in_axes=(None, 0))(k_reset, idx)
+            keys = jax.vmap(jax.random.fold_in, in_axes=(None, 0))(key, idx)
             fresh = jax.vmap(self._fresh, in_axes=(0, None))(keys, params)
             put = lambda new, old: old.at[idx].set(new, mode="drop")  # noqa: E731
             return jax.tree.map(put, fresh, state), put(False, waiting)
 
         state, _ = jax.lax.while_loop(lambda carry: jnp.any(carry[1]), reset_chunk, (state, done))
-        obs = jax.vmap(self.observe, in_axes=(0, None))(state, params)
-        return obs, state, sens, perf, done
+        return state
 
 
 def _total(x: Array) -> Array:
