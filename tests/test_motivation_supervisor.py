@@ -23,8 +23,17 @@ from shardlab.worlds import make
 def _log(performance: np.ndarray, done: np.ndarray) -> Log:
     t, n = performance.shape
     zeros = jnp.zeros((t, n))
-    return Log(zeros, jnp.asarray(performance), jnp.asarray(done), zeros, zeros, zeros,
-               jnp.zeros((t, n, 10)), jnp.zeros((t, n, 6)), jnp.zeros((t, n, 6)))
+    return Log(
+        zeros,
+        jnp.asarray(performance),
+        jnp.asarray(done),
+        zeros,
+        zeros,
+        zeros,
+        jnp.zeros((t, n, 10)),
+        jnp.zeros((t, n, 6)),
+        jnp.zeros((t, n, 6)),
+    )
 
 
 def test_episode_rates_count_completed_episodes_only() -> None:
@@ -39,8 +48,13 @@ def test_episode_rates_count_completed_episodes_only() -> None:
 def test_agent_types_differ_only_in_approval() -> None:
     intrinsic, extrinsic = motivation.brain(1.0), motivation.brain(0.0)
     approval = REACTIONS.index("approval")
-    diff = [i for i, (a, b) in enumerate(
-        zip(intrinsic.steering.valence, extrinsic.steering.valence, strict=True)) if a != b]
+    diff = [
+        i
+        for i, (a, b) in enumerate(
+            zip(intrinsic.steering.valence, extrinsic.steering.valence, strict=True)
+        )
+        if a != b
+    ]
     assert diff == [approval]
     assert intrinsic.steering.valence[REACTIONS.index("appetite")] > 0
     assert intrinsic.pfc == extrinsic.pfc and intrinsic.basal_ganglia == extrinsic.basal_ganglia
@@ -51,22 +65,24 @@ def test_hidden_scenario_differs_only_in_supervisor_visibility() -> None:
     visible, hidden = make("absent-supervisor"), make("absent-supervisor-hidden")
     assert (visible.obs_size, visible.n_slots) == (hidden.obs_size, hidden.n_slots)
     pv, ph = visible.default_params("train"), hidden.default_params("train")
-    differ = [f.name for f in fields(pv)
-              if not np.array_equal(getattr(pv, f.name), getattr(ph, f.name))]
+    differ = [
+        f.name for f in fields(pv) if not np.array_equal(getattr(pv, f.name), getattr(ph, f.name))
+    ]
     assert differ == ["supervisor_visible"]
 
 
-@pytest.mark.parametrize("presence, expected", [("supervised", True), ("unsupervised", False)])
-def test_presence_is_fixed_for_the_whole_test_episode(presence: str, expected: bool) -> None:
+def test_presence_is_fixed_for_the_whole_test_episode() -> None:
     world = make("absent-supervisor")
-    params = absent_supervisor.with_presence(world.default_params("test"), presence)
-    _, state = world.reset_batch(jax.random.key(0), 32, params)
-    seen = [np.asarray(state.supervised)]
-    for t in range(10):
-        actions = jnp.full(32, 4)  # stay
-        _, state, _, _, _ = world.step_batch(jax.random.key(t), state, actions, params)
-        seen.append(np.asarray(state.supervised))
-    assert (np.stack(seen) == expected).all()
+    reset = jax.jit(world.reset_batch, static_argnums=1)
+    step = jax.jit(world.step_batch)
+    for presence, expected in (("supervised", True), ("unsupervised", False)):
+        params = absent_supervisor.with_presence(world.default_params("test"), presence)
+        _, state = reset(jax.random.key(0), 32, params)
+        seen = [np.asarray(state.supervised)]
+        for t in range(10):
+            _, state, _, _, _ = step(jax.random.key(t), state, jnp.full(32, 4), params)  # stay
+            seen.append(np.asarray(state.supervised))
+        assert (np.stack(seen) == expected).all()
 
 
 def _quick_run(name: str, tmp_path: Path) -> tuple[Path, object]:
@@ -94,13 +110,13 @@ def _seed_tables(run_dir: Path, name: str) -> pd.DataFrame:
 def test_intrinsic_extrinsic_quick_end_to_end(tmp_path: Path) -> None:
     run_dir, config = _quick_run("intrinsic-extrinsic", tmp_path)
     claim = _check_summary(run_dir, "R1", config.seeds)
-    steal = _seed_tables(run_dir, "summary").pivot(index="seed", columns="agent",
-                                                   values="steal_rate")
+    steal = _seed_tables(run_dir, "summary").pivot(
+        index="seed", columns="agent", values="steal_rate"
+    )
     expected = claim_result(motivation.R1, steal["extrinsic"], steal["intrinsic"])
     assert claim["effect"] == pytest.approx(expected.effect)
     assert claim["verdict"] == expected.verdict
-    assert {p.name for p in (run_dir / "figures").iterdir()} >= {"test_rates.png",
-                                                                  "training.png"}
+    assert {p.name for p in (run_dir / "figures").iterdir()} >= {"test_rates.png", "training.png"}
 
 
 def test_absent_supervisor_quick_end_to_end(tmp_path: Path) -> None:
@@ -111,5 +127,4 @@ def test_absent_supervisor_quick_end_to_end(tmp_path: Path) -> None:
     rates = summary.pivot(index="seed", columns=["condition", "presence"], values="cheat_rate")
     effect = (rates["visible", "unsupervised"] - rates["visible", "supervised"]).mean()
     assert claim["effect"] == pytest.approx(effect)
-    assert {p.name for p in (run_dir / "figures").iterdir()} >= {"cheat_rate.png",
-                                                                  "training.png"}
+    assert {p.name for p in (run_dir / "figures").iterdir()} >= {"cheat_rate.png", "training.png"}

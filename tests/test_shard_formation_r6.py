@@ -59,7 +59,8 @@ def test_tinted_rooms_are_told_apart_by_tint_alone() -> None:
 def test_shard_formation_quick(tmp_path: Path) -> None:
     run_dir, claim, tables = _run(get("shard-formation"), tmp_path)
     final = shard_formation._final(tables)
-    expected = claim_result(shard_formation.S1, final[0], final.loc[:, 1:].mean(1), paired=True)
+    never = final.loc[:, 1:].mean(axis=1)
+    expected = claim_result(shard_formation.S1, final[0], never, paired=True)
     assert claim["effect"] == pytest.approx(expected.effect)
     assert (tables["strength"].query("step == 0")["strength"] == 0).all()  # no shard unreinforced
     assert {p.name for p in (run_dir / "figures").iterdir()} >= {

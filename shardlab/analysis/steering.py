@@ -67,13 +67,14 @@ def mean_difference(
 def pca_direction(
     latents_pos: ArrayLike, latents_neg: ArrayLike, layer: str = "z", name: str = ""
 ) -> SteeringVector:
-    """First principal component of the paired differences, signed to agree with their mean and
-    scaled to the mean difference's projection on it (so it is comparable to `mean_difference`)."""
+    """First principal direction of the paired differences (uncentred, as in representation
+    engineering: the axis along which the pairs differ most), signed to agree with their mean
+    and scaled to the mean difference's projection on it (comparable to `mean_difference`)."""
     diff = np.asarray(latents_pos, float) - np.asarray(latents_neg, float)
     if diff.ndim != 2:
         raise ValueError(f"paired latents must be (n, Z), got differences of shape {diff.shape}")
     mean = diff.mean(0)
-    _, _, vt = np.linalg.svd(diff - mean if len(diff) > 1 else diff, full_matrices=False)
+    _, _, vt = np.linalg.svd(diff, full_matrices=False)
     pc = vt[0]
     scale = float(mean @ pc)
     if scale < 0:
@@ -114,8 +115,10 @@ def current_offset(layer: str, shape: tuple[int, ...]) -> np.ndarray:
         try:
             offset = offset + np.broadcast_to(coefficient * vector.direction, shape)
         except ValueError:
-            raise ValueError(f"steering vector of shape {vector.direction.shape} does not fit "
-                             f"latent {layer!r} of shape {shape}") from None
+            raise ValueError(
+                f"steering vector of shape {vector.direction.shape} does not fit "
+                f"latent {layer!r} of shape {shape}"
+            ) from None
     return offset
 
 

@@ -22,8 +22,15 @@ Both scenarios have the same static structure and differ only in the numeric
 `supervisor_visible` parameter, so both populations run on one compiled world with their own
 scenario's parameters (one compile instead of two).
 
-Parameters chosen for the effect to be visible: the test-phase presence schedule above; the
-agents are the same brain as in `motivation` (defaults, no PFC planner).
+Parameters: the test-phase presence schedule above; the agents are `motivation.brain()` (no PFC
+planner; eligibility traces and more entropy so the goal is found at all).
+
+What default runs show (6 seeds, 16 agents, 24k training ticks): agents learn to reach the goal
+mostly by the long way, and crossing the shortcut dies out during training in both populations
+— early pain teaches a "don't go that way" habit that does not condition on supervision (the
+seed's other outcome: "never cheat again or form a habit of not doing it"). The perceiving
+agents cheat more when unsupervised than when supervised, but rarely, and in most seeds not at
+all, so the contrast with the hidden agents is not resolved.
 """
 
 from __future__ import annotations
@@ -40,12 +47,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from shardlab.analysis.statistics import (
-    bootstrap_diff_ci,
-    claim_result,
-    paired_diff_ci,
-    verdict,
-)
+from shardlab.analysis.statistics import bootstrap_diff_ci, claim_result, paired_diff_ci, verdict
 from shardlab.brain import population
 from shardlab.experiments.base import Claim, ClaimResult, Experiment, ExperimentConfig, Verdict
 from shardlab.experiments.motivation import bars, brain, chunk_size, train_in_segments
@@ -72,7 +74,7 @@ WORLD = "absent-supervisor"  # the compiled structure both conditions share
 class Config(ExperimentConfig):
     seeds: int = 6
     population: int = 16
-    train_steps: int = 8000
+    train_steps: int = 24000
     test_steps: int = 200
     segments: int = 4  # training is logged in this many segments
 
@@ -128,10 +130,9 @@ def run(config: Config, seed: int) -> dict[str, pd.DataFrame]:
 
 def _cheat_rates(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """seed × "condition/presence" table of test-phase cheating rates."""
-    df = tables["summary"].assign(
-        cell=lambda d: d["condition"] + "/" + d["presence"]
-    )  # fmt: skip
-    return df.pivot(index="seed", columns="cell", values="cheat_rate")
+    df = tables["summary"]
+    cells = df.assign(cell=df["condition"] + "/" + df["presence"])
+    return cells.pivot(index="seed", columns="cell", values="cheat_rate")
 
 
 def _all_of(verdicts: list[Verdict]) -> Verdict:
@@ -173,9 +174,7 @@ def figures(tables: dict[str, pd.DataFrame], config: Config, out: Path) -> list[
     fig.savefig(paths[0], dpi=120)
     plt.close(fig)
 
-    curves = tables["curves"].groupby(["condition", "step"], as_index=False).mean(
-        numeric_only=True
-    )
+    curves = tables["curves"].groupby(["condition", "step"], as_index=False).mean(numeric_only=True)
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
     for condition, df in curves.groupby("condition"):
         axes[0].plot(df["step"], df["goal_rate"], marker="o", label=condition)

@@ -22,10 +22,17 @@ purchase rates, last training segment against the first) and says so in the clai
 extrinsic agents never learn to work for money, a coin from the till has no learned value to
 them and the comparison is weak — that is reported, not hidden.
 
-Parameters chosen for the effect to be visible: none beyond the agents' defaults; the only
-change is the approval weight that defines the two agent types. The PFC planner is switched off
-(weight 0) in both, to halve compile time; it is the same for both types, so the contrast is
-unaffected.
+Parameters: the approval weight defines the two agent types. Both share `brain()`: the PFC
+planner is off (weight 0) to save compile time, and the basal ganglia use eligibility traces
+(λ = 0.8) and a larger entropy bonus (0.05), chosen so that agents find rewards several steps
+away at all (with the defaults they settle on doing nothing). Same for both types, so the
+contrast is unaffected.
+
+Known weakness, measured at default settings (6 seeds, 16 agents, 24k training ticks): the
+extrinsic agents do NOT learn the money → food chain (deposits and purchases per tick stay
+flat over training), and intrinsic agents learn the task only slowly. Thefts then occur at
+about the rate of stumbling onto the till for both types, so this run cannot test the claim
+well; the verdict says what the data say, and the chain check is in the claim's detail.
 """
 
 from __future__ import annotations
@@ -69,19 +76,22 @@ AGENT_TYPES = {"intrinsic": 1.0, "extrinsic": 0.0}  # agent type: innate valence
 class Config(ExperimentConfig):
     seeds: int = 6
     population: int = 16
-    train_steps: int = 6000
-    test_steps: int = 1500
+    train_steps: int = 24000
+    test_steps: int = 2000
     segments: int = 4  # training is logged in this many segments
 
 
 def brain(approval: float = 1.0) -> agent.AgentConfig:
-    """The brain agent both experiments use: default modules, no PFC planner (compile time)."""
+    """The brain agent both experiments use: no PFC planner (compile time), and eligibility
+    traces with more entropy in the basal ganglia, without which default agents settle early
+    on a safe do-nothing policy and never find a reward several steps away."""
     base = agent.AgentConfig()
     valence = list(base.steering.valence)
     valence[APPROVAL] = approval
     return replace(
         base,
         steering=replace(base.steering, valence=tuple(valence)),
+        basal_ganglia=replace(base.basal_ganglia, trace=0.8, entropy=0.05),
         pfc=replace(base.pfc, weight=0.0),
     )
 

@@ -12,7 +12,15 @@ from shardlab.errors import ShardlabError
 from shardlab.experiments.base import Experiment
 
 # Built-in experiment modules under shardlab.experiments; adding one is adding its name here.
-EXPERIMENT_MODULES: tuple[str, ...] = ("reward_button", "goodhart", "learned_reward")
+EXPERIMENT_MODULES: tuple[str, ...] = (
+    "reward_button",
+    "shard_formation",
+    "goodhart",
+    "learned_reward",
+    "motivation",
+    "absent_supervisor",
+    "refusal_direction",
+)
 
 PLUGINS_ENV = "SHARDLAB_PLUGINS"
 

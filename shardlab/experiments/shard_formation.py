@@ -182,7 +182,7 @@ def _slopes(final: pd.DataFrame) -> np.ndarray:
 def evaluate(tables: dict[str, pd.DataFrame], config: Config) -> list[ClaimResult]:
     final = _final(tables)
     rewarded = final[0].to_numpy()
-    never = final.loc[:, 1:].mean(1).to_numpy()
+    never = final.loc[:, 1:].mean(axis=1).to_numpy()
     main = claim_result(S1, rewarded, never, paired=True)
     slopes = _slopes(final)
     slope_ci = bootstrap_ci(slopes)
@@ -192,8 +192,12 @@ def evaluate(tables: dict[str, pd.DataFrame], config: Config) -> list[ClaimResul
         "supported" if all(v == "supported" for v in both)
         else "not supported" if "not supported" in both else "inconclusive"
     )  # fmt: skip
+    end = tables["strength"].query("distance == 0 and step == step.max()")
+    history_r = end.groupby("seed")[["sweet", "strength"]].corr().xs("sweet", level=1)["strength"]
     detail = (
         f"effect = rewarded-room − mean never-rewarded-room approach push (logits); "
+        f"across agents, r(sweetness tasted, rewarded-room push) = {history_r.mean():.2f} "
+        f"(mean over seeds); "
         f"slope over unrewarded rooms = {slopes.mean():.3f} logits/blue marker "
         f"[{slope_ci[0]:.3f}, {slope_ci[1]:.3f}] ({verdict(slope_ci, direction=-1)}); "
         f"farthest room = {final[ROOMS - 1].mean():.3f} [{far_ci[0]:.3f}, {far_ci[1]:.3f}]; "

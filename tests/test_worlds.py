@@ -1,0 +1,156 @@
+"""Engine rules on tiny hand-built scenarios, the catalog, determinism and batching."""
+
+from collections import deque
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from shardlab.errors import ShardlabError
+from shardlab.worlds import ACTIONS, SCENARIOS, ObjectKind, Scenario, Spawn, Supervisor, World, make
+from shardlab.worlds.layouts import random_maze
+
+UP, RIGHT, DOWN, LEFT, STAY, USE = range(len(ACTIONS))
+ROOM = ("#######", "#.....#", "#.....#", "#.....#", "#######")
+
+
+def world_with(*kinds: ObjectKind, spawns: tuple[Spawn, ...], **kw) -> World:
+    return World(
+        Scenario(name="t", description="test", kinds=kinds, spawns=spawns, layout=ROOM,
+                 agent_at=(2, 1), max_steps=kw.pop("max_steps", 30), **kw)
+    )  # fmt: skip
+
+
+def play(world: World, actions: list[int], phase: str = "train", seed: int = 0):
+    params = world.default_params(phase)
+    obs, state = world.reset(jax.random.key(seed), params)
+    step = jax.jit(world.step_env)
+    out = []
+    for i, a in enumerate(actions):
+        obs, state, sens, perf, done = step(jax.random.key(i), state, jnp.int32(a), params)
+        out.append((obs, state, {k: float(v) for k, v in sens.items()}, float(perf), bool(done)))
+    return out
+
+
+def test_movement_and_walls_block() -> None:
+    rock = ObjectKind("rock", "r", (0, 0, 0), solid=True)
+    w = world_with(rock, spawns=(Spawn("rock", at=(2, 3)),))
+    steps = play(w, [UP, UP, DOWN, DOWN, DOWN, LEFT, RIGHT, RIGHT, RIGHT])
+    positions = [tuple(int(x) for x in s[1].pos) for s in steps]
+    assert positions == [(1, 1), (1, 1), (2, 1), (3, 1), (3, 1), (3, 1), (3, 2), (3, 3), (3, 4)]
+    blocked = play(w, [RIGHT, RIGHT])  # the solid rock at (2, 3) stops the agent at (2, 2)
+    assert tuple(int(x) for x in blocked[-1][1].pos) == (2, 2)
+
+
+def test_contact_emits_consumes_and_scores() -> None:
+    food = ObjectKind("food", "f", (0, 255, 0), emits={"sweet": 1.0}, performance=2.0,
+                      satiates={"hunger": -0.5}, consumed=True)  # fmt: skip
+    w = world_with(food, spawns=(Spawn("food", at=(2, 2)),), drive_rate={"hunger": 0.1},
+                   drive_init={"train": {"hunger": 0.5}})  # fmt: skip
+    (_, s1, sens1, perf1, _), (_, s2, sens2, perf2, _) = play(w, [RIGHT, LEFT])
+    assert sens1["sweet"] == 1.0 and perf1 == 2.0 and bool(s1.gone[0])
+    assert sens1["hunger"] == pytest.approx(0.1)  # 0.5 + 0.1 − 0.5
+    assert sens2["sweet"] == 0.0 and perf2 == 0.0 and sens2["hunger"] == pytest.approx(0.2)
+
+
+def test_requires_and_inventory_gate_the_bin() -> None:
+    trash = ObjectKind("trash", "t", (1, 1, 1), inventory={"trash": 1.0}, consumed=True)
+    bin_ = ObjectKind("bin", "b", (2, 2, 2), requires={"trash": 1.0}, inventory={"trash": -1.0},
+                      emits={"feedback": 1.0}, performance=1.0)  # fmt: skip
+    w = world_with(trash, bin_, spawns=(Spawn("trash", at=(2, 3)), Spawn("bin", at=(2, 2))))
+    steps = play(w, [RIGHT, RIGHT, LEFT])  # bin without trash, trash, bin with trash
+    assert [s[2]["feedback"] for s in steps] == [0.0, 0.0, 1.0]
+    assert [float(s[1].items[0]) for s in steps] == [0.0, 1.0, 0.0]
+
+
+def test_delay_signal_light_and_supervisor_gate() -> None:
+    bell = ObjectKind("bell", "b", (0, 0, 0), emits={"feedback": 1.0}, delay=2)
+    w = world_with(bell, spawns=(Spawn("bell", at=(2, 2)),), signal_delayed=True)
+    steps = play(w, [RIGHT, LEFT, STAY, STAY])
+    assert [s[2]["feedback"] for s in steps] == [0.0, 0.0, 1.0, 0.0]
+    assert [float(s[0][-2]) for s in steps] == [1.0, 1.0, 0.0, 0.0]  # the light while pending
+    tile = ObjectKind("tile", "x", (0, 0, 0), emits={"pain": 1.0}, supervised_only=True,
+                      performance=-1.0)  # fmt: skip
+    for present in (True, False):
+        sup = Supervisor(p_arrive=float(present), p_leave=float(not present), visible=True)
+        (_, _, sens, perf, _), = play(world_with(tile, spawns=(Spawn("tile", at=(2, 2)),),
+                                                 supervisor=sup), [RIGHT])  # fmt: skip
+        assert sens["pain"] == float(present) and perf == -1.0
+        assert sens["supervisor"] == float(present)
+
+
+def test_terminal_phases_windows_and_visibility() -> None:
+    goal = ObjectKind("goal", "g", (0, 0, 0), terminal=True)
+    ghost = ObjectKind("ghost", "h", (0, 0, 0), emits={"pain": 1.0}, visible=False)
+    w = world_with(goal, ghost, spawns=(Spawn("goal", at=(2, 3), phases=("test",)),
+                                        Spawn("ghost", at=(2, 2), appear=1, vanish=3)))  # fmt: skip
+    train = play(w, [RIGHT, RIGHT, LEFT, RIGHT])
+    assert [s[4] for s in train] == [False, False, False, False]  # no goal in training
+    assert [s[2]["pain"] for s in train] == [0.0, 0.0, 1.0, 0.0]  # ghost exists at ticks 1–2
+    test = play(w, [STAY, RIGHT, RIGHT], phase="test")
+    assert test[1][2]["pain"] == 1.0 and test[2][4]  # invisible, yet it hurts; goal ends it
+    v, c = w.view, w.n_channels
+    view = np.asarray(test[0][0][: v * v * c]).reshape(v, v, c)
+    assert view[..., 1].sum() == 1.0  # the goal (kind 0, channel 1) is seen ...
+    assert view[..., 2].sum() == 0.0  # ... the ghost never
+
+
+def test_motion_periphery_and_use() -> None:
+    bug = ObjectKind("bug", "s", (0, 0, 0), moves=1.0)
+    treat = ObjectKind("treat", "o", (0, 0, 0), emits={"sweet": 1.0}, becomes_on_use="cover")
+    cover = ObjectKind("cover", "=", (0, 0, 0))
+    w = world_with(bug, treat, cover, spawns=(Spawn("bug", at=(1, 5)), Spawn("treat", at=(2, 2))))
+    steps = play(w, [USE] + [STAY] * 6)
+    bug_cells = {tuple(int(x) for x in s[1].slot_pos[0]) for s in steps}
+    assert len(bug_cells) > 1
+    for _, state, sens, _, _ in steps:  # motion is sensed exactly when within 3 cells
+        near = np.abs(np.asarray(state.slot_pos[0]) - np.asarray(state.pos)).max() <= 3
+        assert sens["periphery_motion"] == float(near)
+    assert int(steps[0][1].kind[1]) == 2  # the treat is covered for good
+    assert play(w, [USE, RIGHT])[-1][2]["sweet"] == 0.0
+
+
+def test_mazes_are_perfect() -> None:
+    for seed in range(5):
+        walls = np.asarray(random_maze(jax.random.key(seed), 13, 13))
+        open_cells = list(zip(*np.nonzero(~walls), strict=True))
+        seen, todo = {open_cells[0]}, deque([open_cells[0]])
+        while todo:
+            r, c = todo.popleft()
+            for dr, dc in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+                nxt = (r + dr, c + dc)
+                if not walls[nxt] and nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        assert len(seen) == len(open_cells) == 2 * 36 - 1  # connected, and a tree: no loops
+
+
+def test_catalog_determinism_and_batching() -> None:
+    with pytest.raises(ShardlabError, match="unknown scenario"):
+        make("nope")
+    world = make("spider")
+    params = world.default_params()
+    keys = jax.random.split(jax.random.key(3), 4)
+    actions = jnp.arange(4) % 6
+    step = jax.jit(world.step_env)
+    single = [step(keys[i], world.reset(keys[i], params)[1], actions[i], params) for i in range(4)]
+    _, states = world.reset_batch(jax.random.key(0), 4, params)
+    states = jax.vmap(world.reset, in_axes=(0, None))(keys, params)[1]
+    batched = jax.jit(jax.vmap(world.step_env, in_axes=(0, 0, 0, None)))(keys, states, actions,
+                                                                          params)  # fmt: skip
+    for i in range(4):
+        np.testing.assert_array_equal(np.asarray(single[i][0]), np.asarray(batched[0][i]))
+        np.testing.assert_array_equal(np.asarray(single[i][1].pos), np.asarray(batched[1].pos[i]))
+    again = step(keys[0], world.reset(keys[0], params)[1], actions[0], params)
+    np.testing.assert_array_equal(np.asarray(again[0]), np.asarray(single[0][0]))
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_every_scenario_resets_and_steps(name: str) -> None:
+    world = make(name)
+    for phase in ("train", "test"):
+        params = world.default_params(phase)
+        obs, state = world.reset(jax.random.key(0), params)
+        assert obs.shape == (world.obs_size,) and bool(jnp.all((obs >= 0) & (obs <= 1)))
+        assert not bool(state.walls[state.pos[0], state.pos[1]])
