@@ -7,7 +7,7 @@ Find a direction with `mean_difference` (mean latent with a feature − mean lat
 in a block:
 
     with steer(cheese_vector, -1.0):
-        probs = action_probabilities(config, agents, obs)   # reads current_offset("z", 32)
+        probs = cheese_maze.action_probabilities(agents, obs)  # reads current_offset("z", …)
 
 Why an explicit offset rather than a patched `cortex.encode`: jit caches traces, so a hook read
 while tracing would freeze the first coefficient into the compiled code. Instead `steer` pushes
@@ -23,7 +23,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -128,8 +127,3 @@ def steered_logits(
     """The agent's action logits with `offset` added to its latent z (jit- and vmap-friendly)."""
     z = cortex_.encode(state.cortex, obs) + offset
     return agent_.policy_logits(config, state, z)
-
-
-def latents(state: agent_.AgentState, obs: ArrayLike) -> np.ndarray:
-    """(n, Z) latents of one agent for observations (n, O)."""
-    return np.asarray(cortex_.encode(state.cortex, jnp.asarray(obs, jnp.float32)))

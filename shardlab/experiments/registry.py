@@ -15,6 +15,8 @@ from shardlab.experiments.base import Experiment
 EXPERIMENT_MODULES: tuple[str, ...] = (
     "reward_button",
     "shard_formation",
+    "cheese_maze",
+    "steering_vectors",
     "goodhart",
     "learned_reward",
     "motivation",

@@ -1,14 +1,20 @@
-"""Gymnasium adapter: every scenario as a `gymnasium.Env` and a vector env.
+"""The worlds through the Gymnasium API, for Stable-Baselines3, CleanRL and friends.
 
-The world itself emits no reward, so the adapter asks for a reward function of the sensations
-(the role the steering subsystem plays inside a shardlab agent). The default is the scenario's
-`default_reward` weighting — which, note, rewards the reward button like anything else. The
-hidden performance score is reported in `info["performance"]`, never in the reward.
+A world emits sensations, never reward; this adapter turns them into a reward with a function
+the user chooses — by default the scenario's `default_reward` weights, a minimal stand-in for a
+steering subsystem. Every scenario is registered as `shardlab/<Name>-v0` (e.g.
+`shardlab/Foraging-v0`, `shardlab/TrashButton-v0`) on import of this module, for both
+`gymnasium.make` and `gymnasium.make_vec` (which runs the whole batch as one jitted step):
+
+    import gymnasium, shardlab.worlds.gym
+    env = gymnasium.make("shardlab/CheeseMaze-v0", phase="test", render_mode="rgb_array")
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from functools import cache
+from typing import Any
 
 import gymnasium
 import jax
@@ -16,132 +22,157 @@ import jax.numpy as jnp
 import numpy as np
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
 
+from shardlab.errors import ShardlabError
 from shardlab.worlds import render
 from shardlab.worlds.catalog import SCENARIOS, make
-from shardlab.worlds.scenario import Scenario
+from shardlab.worlds.engine import EnvParams, EnvState, World
+from shardlab.worlds.scenario import PHASES, SENSATIONS, Scenario
 
-RewardFn = Callable[[dict[str, float]], float]
+RewardFn = Callable[[Mapping[str, Any]], Any]
+"""Sensations (name → value) to a reward. The vector env passes arrays, one value per world."""
+
+RENDER_MODES = ("rgb_array", "ansi")
 
 
 def default_reward(scenario: Scenario) -> RewardFn:
+    """The weighted sum of the sensations, with the scenario's `default_reward` weights."""
     weights = dict(scenario.default_reward)
-    return lambda sensations: float(sum(w * sensations[k] for k, w in weights.items()))
+
+    def reward(sensations: Mapping[str, Any]) -> Any:
+        return sum(weight * sensations[name] for name, weight in weights.items())
+
+    return reward
 
 
-def _spaces(obs_size: int, n_actions: int) -> tuple[spaces.Box, spaces.Discrete]:
-    return spaces.Box(0.0, 1.0, (obs_size,), np.float32), spaces.Discrete(n_actions)
+class ShardlabEnv(gymnasium.Env[np.ndarray, np.int64]):
+    """One world. `terminated` on a terminal contact, `truncated` at the scenario's time limit;
+    `info` holds the sensations and the hidden performance score of the tick."""
 
-
-class ShardlabEnv(gymnasium.Env):
-    metadata = {"render_modes": ["rgb_array", "ansi"], "render_fps": 6}
+    metadata = {"render_modes": list(RENDER_MODES), "render_fps": 8}
 
     def __init__(
         self,
-        scenario: str,
-        reward_fn: RewardFn | None = None,
+        scenario: str = "foraging",
         phase: str = "train",
+        reward_fn: RewardFn | None = None,
         render_mode: str | None = None,
+        tile: int = 16,
     ):
-        self.world = make(scenario)
-        self.params = self.world.default_params(phase)
+        self.world, self.params = _world(scenario, phase, render_mode)
         self.reward_fn = reward_fn or default_reward(self.world.scenario)
-        self.render_mode = render_mode
-        self.observation_space, self.action_space = _spaces(
-            self.world.obs_size, self.world.n_actions
-        )
-        self._reset = jax.jit(self.world.reset)
-        self._step = jax.jit(self.world.transition)
-        self._key = jax.random.key(0)
-        self._state = None
+        self.render_mode, self.tile = render_mode, tile
+        self.observation_space = spaces.Box(0.0, 1.0, (self.world.obs_size,), np.float32)
+        self.action_space = spaces.Discrete(self.world.n_actions)
+        self._reset, self._step = _single(self.world)
+        self._key: jax.Array | None = None
+        self.state: EnvState | None = None
 
-    def reset(self, *, seed: int | None = None, options: dict | None = None):
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed)
-        if seed is not None:
-            self._key = jax.random.key(seed)
-        self._key, key = jax.random.split(self._key)
-        obs, self._state = self._reset(key, self.params)
-        return np.asarray(obs), {"performance": 0.0}
+        self._key, k_reset = jax.random.split(_key(self.np_random))
+        obs, self.state = self._reset(k_reset, self.params)
+        return np.array(obs), {}
 
-    def step(self, action):
-        self._key, key = jax.random.split(self._key)
-        obs, self._state, sens, perf, terminated, truncated = self._step(
-            key, self._state, jnp.int32(action), self.params
-        )
-        sensations = {k: float(v) for k, v in sens.items()}
-        info = {"sensations": sensations, "performance": float(perf)}
-        reward = self.reward_fn(sensations)
-        return np.asarray(obs), reward, bool(terminated), bool(truncated), info
+    def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        if self.state is None:
+            raise ShardlabError("call reset() before step()")
+        self._key, k_step = jax.random.split(self._key)
+        obs, self.state, *out = self._step(k_step, self.state, jnp.int32(action), self.params)
+        sensations, performance, terminated, truncated = jax.device_get(out)
+        sens = {name: float(v) for name, v in zip(SENSATIONS, sensations, strict=True)}
+        info = {"sensations": sens, "performance": float(performance)}
+        reward = float(self.reward_fn(sens))
+        return np.array(obs), reward, bool(terminated), bool(truncated), info
 
-    def render(self):
-        if self.render_mode == "rgb_array":
-            return render.rgb(self.world, self._state, self.params)
+    def render(self) -> np.ndarray | str | None:
+        if self.render_mode is None or self.state is None:
+            return None
         if self.render_mode == "ansi":
-            return render.ansi(self.world, self._state, self.params)
-        return None
+            return render.ansi(self.world, self.state, self.params)
+        return render.rgb(self.world, self.state, self.params, self.tile)
 
 
 class ShardlabVectorEnv(VectorEnv):
-    """N worlds stepped by one jitted, vmapped call, reset in the same step when done."""
+    """`num_envs` worlds stepped by one jitted, vmapped call. Finished worlds reset in the same
+    step (`AutoresetMode.SAME_STEP`): the returned observation is the new episode's, and
+    `info["final_obs"]` holds the last observation of the episode that ended (rows where
+    `info["_final_obs"]` is set). `reward_fn` receives arrays, one value per world."""
 
-    metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": []}
+    metadata = {
+        "render_modes": list(RENDER_MODES),
+        "render_fps": 8,
+        "autoreset_mode": AutoresetMode.SAME_STEP,
+    }
 
-    def __init__(self, scenario: str, num_envs: int, phase: str = "train"):
-        self.world = make(scenario)
-        self.params = self.world.default_params(phase)
+    def __init__(
+        self,
+        scenario: str = "foraging",
+        num_envs: int = 8,
+        phase: str = "train",
+        reward_fn: RewardFn | None = None,
+        render_mode: str | None = None,
+        tile: int = 16,
+    ):
+        if num_envs < 1:
+            raise ShardlabError(f"num_envs must be at least 1, not {num_envs}")
+        self.world, self.params = _world(scenario, phase, render_mode)
+        self.reward_fn = reward_fn or default_reward(self.world.scenario)
+        self.render_mode, self.tile = render_mode, tile
         self.num_envs = num_envs
-        weights = self.world.scenario.default_reward
-        self._weights = {k: float(w) for k, w in weights.items()}
-        self.single_observation_space, self.single_action_space = _spaces(
-            self.world.obs_size, self.world.n_actions
-        )
-        self.observation_space = gymnasium.vector.utils.batch_space(
-            self.single_observation_space, num_envs
-        )
-        self.action_space = gymnasium.vector.utils.batch_space(self.single_action_space, num_envs)
-        self._reset = jax.jit(self.world.reset_batch, static_argnums=1)
-        self._step = jax.jit(self._step_all)
-        self._key = jax.random.key(0)
+        self.single_observation_space = spaces.Box(0.0, 1.0, (self.world.obs_size,), np.float32)
+        self.single_action_space = spaces.Discrete(self.world.n_actions)
+        self.observation_space = batch_space(self.single_observation_space, num_envs)
+        self.action_space = batch_space(self.single_action_space, num_envs)
+        self._reset, self._step = _batched(self.world)
+        self._key: jax.Array | None = None
+        self.state: EnvState | None = None
 
-    def _step_all(self, key, state, action, params):
-        k_step, k_reset = jax.random.split(key)
-        n = action.shape[0]
-        obs, state, sens, perf, terminated, truncated = jax.vmap(
-            self.world.transition, in_axes=(0, 0, 0, None)
-        )(jax.random.split(k_step, n), state, action, params)
-        fresh_obs, fresh = self.world.reset_batch(k_reset, n, params)
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        super().reset(seed=seed)
+        self._key, k_reset = jax.random.split(_key(self.np_random))
+        obs, self.state = self._reset(k_reset, self.num_envs, self.params)
+        return np.array(obs), {}
+
+    def step(
+        self, actions: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        if self.state is None:
+            raise ShardlabError("call reset() before step()")
+        self._key, k_step = jax.random.split(self._key)
+        actions = jnp.asarray(actions, jnp.int32).reshape(self.num_envs)
+        obs, self.state, *out = self._step(k_step, self.state, actions, self.params)
+        sensations, performance, terminated, truncated, final_obs = jax.device_get(out)
+        sens = dict(zip(SENSATIONS, sensations, strict=True))
+        reward = np.asarray(self.reward_fn(sens), np.float64) * np.ones(self.num_envs)
         done = terminated | truncated
-        pick = lambda new, old: jnp.where(  # noqa: E731
-            done.reshape(done.shape + (1,) * (new.ndim - 1)), new, old
+        info = {"sensations": sens, "performance": performance, "final_obs": final_obs,
+                "_final_obs": done}  # fmt: skip
+        return np.array(obs), reward, terminated, truncated, info
+
+    def render(self) -> tuple[np.ndarray | str, ...] | None:
+        if self.render_mode is None or self.state is None:
+            return None
+        draw = render.ansi if self.render_mode == "ansi" else render.rgb
+        extra = () if self.render_mode == "ansi" else (self.tile,)
+        return tuple(
+            draw(self.world, jax.tree.map(lambda x, i=i: x[i], self.state), self.params, *extra)
+            for i in range(self.num_envs)
         )
-        reward = sum(w * sens[k] for k, w in self._weights.items()) if self._weights else perf * 0
-        return (pick(fresh_obs, obs), jax.tree.map(pick, fresh, state), reward, terminated,
-                truncated, perf, obs)  # fmt: skip
-
-    def reset(self, *, seed: int | None = None, options: dict | None = None):
-        if seed is not None:
-            self._key = jax.random.key(seed)
-        self._key, key = jax.random.split(self._key)
-        obs, self._state = self._reset(key, self.num_envs, self.params)
-        return np.asarray(obs), {}
-
-    def step(self, actions):
-        self._key, key = jax.random.split(self._key)
-        obs, self._state, reward, term, trunc, perf, final = self._step(
-            key, self._state, jnp.asarray(actions, jnp.int32), self.params
-        )
-        info = {"performance": np.asarray(perf), "final_obs": np.asarray(final)}
-        return (np.asarray(obs), np.asarray(reward, np.float64), np.asarray(term),
-                np.asarray(trunc), info)  # fmt: skip
 
 
-def env_id(name: str) -> str:
+def env_id(scenario: str) -> str:
     """'trash-button' -> 'shardlab/TrashButton-v0'."""
-    return "shardlab/" + "".join(part.capitalize() for part in name.split("-")) + "-v0"
+    return "shardlab/" + "".join(part.capitalize() for part in scenario.split("-")) + "-v0"
 
 
 def register_envs() -> None:
-    """Register every scenario with Gymnasium (`gymnasium.make("shardlab/Foraging-v0")`)."""
+    """Register every scenario as `shardlab/<Name>-v0` (idempotent)."""
     for name in SCENARIOS:
         if env_id(name) not in gymnasium.registry:
             gymnasium.register(
@@ -149,8 +180,50 @@ def register_envs() -> None:
                 entry_point=ShardlabEnv,
                 vector_entry_point=ShardlabVectorEnv,
                 kwargs={"scenario": name},
-                max_episode_steps=None,
             )
+
+
+def _world(scenario: str, phase: str, render_mode: str | None) -> tuple[World, EnvParams]:
+    if phase not in PHASES:
+        raise ShardlabError(f"unknown phase {phase!r}; choose from: {', '.join(PHASES)}")
+    if render_mode is not None and render_mode not in RENDER_MODES:
+        raise ShardlabError(f"unknown render mode {render_mode!r}; choose from: rgb_array, ansi")
+    world = make(scenario)
+    return world, world.default_params(phase)
+
+
+def _key(rng: np.random.Generator) -> jax.Array:
+    """A JAX key drawn from the env's seeded numpy generator, so `reset(seed=…)` decides all."""
+    return jax.random.key(int(rng.integers(2**32, dtype=np.uint64)))
+
+
+@cache
+def _single(world: World) -> tuple[Callable, Callable]:
+    def step(key: jax.Array, state: EnvState, action: jax.Array, params: EnvParams) -> tuple:
+        obs, state, sens, perf, terminated, truncated = world.transition(key, state, action, params)
+        return obs, state, _stack(sens), perf, terminated, truncated
+
+    return jax.jit(world.reset), jax.jit(step)
+
+
+@cache
+def _batched(world: World) -> tuple[Callable, Callable]:
+    def step(key: jax.Array, state: EnvState, action: jax.Array, params: EnvParams) -> tuple:
+        k_step, k_reset = jax.random.split(key)
+        transition = jax.vmap(world.transition, in_axes=(0, 0, 0, None))
+        final_obs, state, sens, perf, terminated, truncated = transition(
+            jax.random.split(k_step, action.shape[0]), state, action, params
+        )
+        state = world.reset_done(k_reset, state, terminated | truncated, params)
+        obs = jax.vmap(world.observe, in_axes=(0, None))(state, params)
+        return obs, state, _stack(sens), perf, terminated, truncated, final_obs
+
+    return jax.jit(world.reset_batch, static_argnums=1), jax.jit(step)
+
+
+def _stack(sens: dict[str, jax.Array]) -> jax.Array:
+    """The sensations as one array (S, ...): one transfer to the host instead of one each."""
+    return jnp.stack([sens[name] for name in SENSATIONS])
 
 
 register_envs()
