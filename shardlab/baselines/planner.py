@@ -8,6 +8,7 @@ should seize a reward button the moment one is reachable.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -80,9 +81,15 @@ def live(
     n_steps: int,
 ) -> PlannerLog:  # fmt: skip
     """Act for `n_steps` ticks in `n_worlds` worlds at once."""
+    return _compiled(config, world, n_worlds, n_steps)(params, key)
+
+
+@functools.cache
+def _compiled(config: PlannerConfig, world: World, n_worlds: int, n_steps: int):
+    """One compiled lifetime per shape; the phase and all other numbers are data (params)."""
 
     @jax.jit
-    def run(key: Array) -> PlannerLog:
+    def run(params: EnvParams, key: Array) -> PlannerLog:
         k_reset, k_run = jax.random.split(key)
         _, env = world.reset_batch(k_reset, n_worlds, params)
 
@@ -97,4 +104,4 @@ def live(
         _, log = jax.lax.scan(tick, env, jax.random.split(k_run, n_steps))
         return log
 
-    return run(key)
+    return run

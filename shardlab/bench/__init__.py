@@ -2,12 +2,12 @@
 
 import typer
 
-from shardlab.bench.agent import agent
-from shardlab.bench.worlds import worlds
+from shardlab.bench import agent as agent_bench
+from shardlab.bench import worlds as worlds_bench
 
 app = typer.Typer(help="Benchmarks against peer libraries (install the `bench` extra).")
-app.command("worlds")(worlds)
-app.command("agent")(agent)
+app.command("worlds")(worlds_bench.worlds)
+app.command("agent")(agent_bench.agent)
 
 
 @app.command("all")
@@ -15,5 +15,5 @@ def all_benchmarks(
     json_out: bool = typer.Option(False, "--json", help="Print only JSON."),
 ) -> None:
     """Every benchmark at its default settings."""
-    worlds(json_out=json_out)
-    agent(json_out=json_out)
+    worlds_bench.worlds(json_out=json_out)
+    agent_bench.agent(json_out=json_out)

@@ -54,12 +54,15 @@ R4 = Claim(
 )
 
 CONDITIONS = {
-    # condition: (scenario for training, reflective PFC)
+    # condition: (scenario, reflective PFC)
     "hidden": ("trash-button", False),
     "early": ("trash-button-early", False),
     "cue": ("trash-button-cue", False),
     "reflective": ("trash-button", True),
 }
+# "early" differs from "trash-button" only in data (when the button exists), so it runs on the
+# same compiled world with its own parameters; the cue's delay queue is a different shape.
+COMPILED_AS = {"trash-button-early": "trash-button"}
 STIMULATION = SENSATIONS.index("stimulation")
 SHARD_FEATURES = ("trash visible", "bin visible", "button visible", "carrying trash")
 
@@ -78,10 +81,11 @@ def run(config: Config, seed: int) -> dict[str, pd.DataFrame]:
     key = jax.random.key(seed)
     summary, curves, strengths = [], [], []
     for i, (condition, (scenario, reflective)) in enumerate(CONDITIONS.items()):
-        world = make(scenario)
+        world = make(COMPILED_AS.get(scenario, scenario))
+        train_params, test_params = (make(scenario).default_params(p) for p in ("train", "test"))
         # Probe states come from the test phase, so the button is among the things to decode.
         probe_obs = shards.sample_observations(
-            world, world.default_params("test"), jax.random.fold_in(key, 100 + i), 256
+            world, test_params, jax.random.fold_in(key, 100 + i), 256
         )
         features = shards.world_features(world, probe_obs)[list(SHARD_FEATURES)]
         brain = agent.AgentConfig()
@@ -91,7 +95,7 @@ def run(config: Config, seed: int) -> dict[str, pd.DataFrame]:
         chunk = math.gcd(seg, config.test_steps)  # one compiled chunk serves both phases
         for s in range(config.segments):
             life = population.train(
-                world, world.default_params("train"), brain, jax.random.fold_in(k_train, s),
+                world, train_params, brain, jax.random.fold_in(k_train, s),
                 config.population, seg, agents=agents, chunk=chunk,
             )  # fmt: skip
             agents = life.agents
@@ -108,7 +112,7 @@ def run(config: Config, seed: int) -> dict[str, pd.DataFrame]:
                 for f, v in _shard_strengths(agents, probe_obs, features).items()
             ]
         test = population.train(
-            world, world.default_params("test"), brain, k_test, config.population,
+            world, test_params, brain, k_test, config.population,
             config.test_steps, agents=agents, chunk=chunk,
         )  # fmt: skip
         summary.append(_row(condition, test.log.sensations, test.log.performance))
