@@ -24,6 +24,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
 import matplotlib
 
 matplotlib.use("Agg")
@@ -34,7 +35,7 @@ from pydantic import PositiveInt
 
 from shardlab.analysis import shards, steering
 from shardlab.analysis.statistics import bootstrap_ci, claim_result
-from shardlab.brain import agent, population
+from shardlab.brain import agent, cortex, population
 from shardlab.experiments.base import Claim, ClaimResult, Experiment, ExperimentConfig
 from shardlab.experiments.registry import register
 from shardlab.worlds import make
@@ -80,7 +81,7 @@ def run(config: Config, seed: int) -> dict[str, pd.DataFrame]:
     rows = []
     for i in range(config.population):
         one = jax.tree.map(lambda x, i=i: x[i], agents)
-        z = steering.latents(one, obs)
+        z = np.asarray(cortex.encode(one.cortex, jnp.asarray(obs, jnp.float32)))
         md = steering.mean_difference(z[sets["food above"]], z[sets["food below"]],
                                       name="food above − food below")  # fmt: skip
         vectors = {"mean-diff": md} | {
