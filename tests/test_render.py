@@ -19,5 +19,6 @@ def test_rgb_ansi_gif_and_strip(tmp_path) -> None:
     gif = render.save_gif(frames, tmp_path / "episode.gif")
     strip = render.save_strip(frames, tmp_path / "episode.png", columns=4)
     frames_in_gif = Image.open(gif).n_frames  # identical consecutive frames are merged
-    assert 1 < frames_in_gif <= len(frames)
+    assert frames_in_gif > 1
+    assert frames_in_gif <= len(frames)
     assert Image.open(strip).size == (4 * (world.width * 8 + 2), 2 * (world.height * 8 + 2))
