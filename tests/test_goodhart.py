@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shardlab.analysis.statistics import claim_result, paired_diff_ci, verdict
+from shardlab.analysis.statistics import all_of, claim_result, paired_diff_ci, verdict
 from shardlab.experiments import _proxy, goodhart, learned_reward
 from shardlab.experiments.registry import get
 from shardlab.runner.run import run_experiment
@@ -73,7 +73,7 @@ def test_verdict_recomputed_from_stored_tables(quick_run) -> None:
         gain = paired_diff_ci(proxy[top], [proxy.loc[s, p]
                                            for s, p in peak["peak_pressure"].items()])
     assert summary["effect"] == pytest.approx(expected.effect)
-    assert summary["verdict"] == _proxy.all_of([expected.verdict, verdict(gain)])
+    assert summary["verdict"] == all_of([expected.verdict, verdict(gain)])
     # A proxy optimiser's own proxy score cannot fall as N grows (same candidates, nested max).
     for optimiser in set(curve["optimiser"]) - {"true"}:
         means = curve[curve["optimiser"] == optimiser].groupby("pressure")["proxy"].mean()

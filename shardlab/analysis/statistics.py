@@ -4,7 +4,7 @@ Seeds are few (typically 8), so the bootstrap makes no normality assumption; the
 vectorised and seeded, so a summary is reproducible to the last digit.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -103,6 +103,13 @@ def verdict(ci: Interval, direction: int = +1, margin: float = 0.0) -> Verdict:
     if hi < margin:
         return "not supported"
     return "inconclusive"
+
+
+def all_of(verdicts: Sequence[Verdict]) -> Verdict:
+    """A claim with several predicted effects is supported only if every one is."""
+    if all(v == "supported" for v in verdicts):
+        return "supported"
+    return "not supported" if "not supported" in verdicts else "inconclusive"
 
 
 def claim_result(

@@ -25,10 +25,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from shardlab.analysis.statistics import bootstrap_ci
 from shardlab.baselines import planner
 from shardlab.brain.steering import sensation_vector
-from shardlab.experiments.base import Verdict
+from shardlab.experiments import plots
 from shardlab.worlds.engine import EnvParams, EnvState, World
 
 Array = jax.Array
@@ -172,21 +171,15 @@ def plot_curves(table: pd.DataFrame, labels: dict[str, str], title: str, out: Pa
     for (optimiser, label), color in zip(labels.items(), colors, strict=False):
         df = table[table["optimiser"] == optimiser]
         for ax, column in zip(axes, ["proxy", "true"], strict=True):
-            groups = df.groupby("pressure")[column]
-            x = np.log2(np.array(sorted(df["pressure"].unique())))
-            ci = np.array([bootstrap_ci(v) for _, v in groups])
-            ax.plot(x, groups.mean().to_numpy(), marker="o", color=color, label=label)
-            ax.fill_between(x, ci[:, 0], ci[:, 1], color=color, alpha=0.2)
+            per_seed = df.pivot(index="seed", columns="pressure", values=column)
+            plots.band(ax, per_seed.rename(columns=np.log2), color, label)
     axes[0].set(xlabel="log₂ N (best-of-N pressure)", ylabel="proxy score of selected plans",
                 title="Proxy (learned scorer)")
     axes[1].set(xlabel="log₂ N (best-of-N pressure)", ylabel="true score of selected plans",
                 title="True (steering subsystem, real outcome)")
     axes[1].legend(fontsize=8)
     fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return plots.save(fig, out)
 
 
 def pressures(max_pressure: int) -> list[int]:
@@ -198,10 +191,3 @@ def candidates_from(rollouts: Iterator[Rollouts]) -> Rollouts:
     """Stack per-start outcomes into (M, N) arrays, dropping the bulky per-step arrays."""
     parts = [r._replace(obs=np.empty(0), sensations=np.empty(0)) for r in rollouts]
     return Rollouts(*(np.stack(x) for x in zip(*parts, strict=True)))
-
-
-def all_of(verdicts: Sequence[Verdict]) -> Verdict:
-    """A claim with several predicted effects is supported only if every one is."""
-    if all(v == "supported" for v in verdicts):
-        return "supported"
-    return "not supported" if "not supported" in verdicts else "inconclusive"

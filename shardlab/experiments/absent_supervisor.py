@@ -47,10 +47,17 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from shardlab.analysis.statistics import bootstrap_diff_ci, claim_result, paired_diff_ci, verdict
+from shardlab.analysis.statistics import (
+    all_of,
+    bootstrap_diff_ci,
+    claim_result,
+    paired_diff_ci,
+    verdict,
+)
 from shardlab.brain import population
-from shardlab.experiments.base import Claim, ClaimResult, Experiment, ExperimentConfig, Verdict
-from shardlab.experiments.motivation import bars, brain, chunk_size, train_in_segments
+from shardlab.experiments import plots
+from shardlab.experiments.base import Claim, ClaimResult, Experiment, ExperimentConfig
+from shardlab.experiments.motivation import brain, chunk_size, train_in_segments
 from shardlab.experiments.registry import register
 from shardlab.worlds import make
 from shardlab.worlds.engine import EnvParams
@@ -135,13 +142,6 @@ def _cheat_rates(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return cells.pivot(index="seed", columns="cell", values="cheat_rate")
 
 
-def _all_of(verdicts: list[Verdict]) -> Verdict:
-    """A claim with several predicted contrasts holds only if every one does."""
-    if all(v == "supported" for v in verdicts):
-        return "supported"
-    return "not supported" if "not supported" in verdicts else "inconclusive"
-
-
 def evaluate(tables: dict[str, pd.DataFrame], config: Config) -> list[ClaimResult]:
     rates = _cheat_rates(tables)
     vis_u, vis_s = rates["visible/unsupervised"], rates["visible/supervised"]
@@ -159,34 +159,22 @@ def evaluate(tables: dict[str, pd.DataFrame], config: Config) -> list[ClaimResul
     )
     return [
         within.model_copy(
-            update={"verdict": _all_of([within.verdict, verdict(across)]), "detail": detail}
+            update={"verdict": all_of([within.verdict, verdict(across)]), "detail": detail}
         )
     ]
 
 
 def figures(tables: dict[str, pd.DataFrame], config: Config, out: Path) -> list[Path]:
-    rates = _cheat_rates(tables)
     fig, ax = plt.subplots(figsize=(7, 3.5))
-    bars(ax, rates, [f"{c}/{p}" for c in CONDITIONS for p in PRESENCE], "episodes crossing")
+    plots.bars(ax, _cheat_rates(tables), [f"{c}/{p}" for c in CONDITIONS for p in PRESENCE],
+               "episodes crossing")  # fmt: skip
     ax.set_title("Cheating by supervision (test phase, 95% bootstrap CI over seeds)")
-    fig.tight_layout()
-    paths = [out / "cheat_rate.png"]
-    fig.savefig(paths[0], dpi=120)
-    plt.close(fig)
-
-    curves = tables["curves"].groupby(["condition", "step"], as_index=False).mean(numeric_only=True)
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
-    for condition, df in curves.groupby("condition"):
-        axes[0].plot(df["step"], df["goal_rate"], marker="o", label=condition)
-        axes[1].plot(df["step"], df["cheat_rate"], marker="o", label=condition)
-    axes[0].set(xlabel="training tick", ylabel="episodes reaching the goal", title="Task")
-    axes[1].set(xlabel="training tick", ylabel="episodes crossing", title="Shortcut in training")
-    axes[0].legend()
-    fig.tight_layout()
-    paths.append(out / "training.png")
-    fig.savefig(paths[1], dpi=120)
-    plt.close(fig)
-    return paths
+    panels = [("goal_rate", "episodes reaching the goal", "Task"),
+              ("cheat_rate", "episodes crossing", "Shortcut in training")]  # fmt: skip
+    return [
+        plots.save(fig, out / "cheat_rate.png"),
+        plots.training_curves(tables["curves"], "condition", panels, out / "training.png"),
+    ]
 
 
 register(

@@ -44,6 +44,7 @@ from shardlab.brain import agent as agent_
 from shardlab.brain import pfc as pfc_
 from shardlab.brain import population
 from shardlab.brain.cortex import encode
+from shardlab.experiments import plots
 from shardlab.experiments.base import Claim, ClaimResult, Experiment, ExperimentConfig
 from shardlab.experiments.registry import register
 from shardlab.worlds.catalog import BOTTOM_LEFT, TOP_RIGHT
@@ -361,9 +362,7 @@ def figures(tables: dict[str, pd.DataFrame], config: Config, out: Path) -> list[
                    edgecolors="k", marker="o", zorder=3)  # fmt: skip
         ax.set(title=f"{label} (seed {int(field.seed.min())}, agent 0)", xticks=[], yticks=[])
     fig.suptitle("Expected move on every open square (corner-trained mouse)")
-    fig.tight_layout()
-    fig.savefig(paths[0], dpi=120)
-    plt.close(fig)
+    plots.save(fig, paths[0])
 
     curves = tables["curves"]
     labels = [f"[{lo},{hi})" for lo, hi in zip(DISTANCE_BINS[:-1], DISTANCE_BINS[1:], strict=True)]
@@ -372,18 +371,12 @@ def figures(tables: dict[str, pd.DataFrame], config: Config, out: Path) -> list[
         for outcome, color in (("corner", "#dd8452"), ("cheese", "#4c72b0")):
             per_seed = curves[curves.condition == condition].pivot(index="seed", columns="bin",
                                                                     values=outcome)  # fmt: skip
-            bins = per_seed.columns.to_numpy()
-            means = per_seed.mean().to_numpy()
-            cis = np.array([bootstrap_ci(per_seed[b].dropna()) for b in bins])
-            ax.plot(bins, means, marker="o", color=color, label=f"P(reach {outcome})")
-            ax.fill_between(bins, cis[:, 0], cis[:, 1], color=color, alpha=0.2)
+            plots.band(ax, per_seed, color, f"P(reach {outcome})")
         ax.set_xticks(range(len(labels)), labels)
         ax.set(title=condition, xlabel="cheese distance from the top-right corner")
     axes[0].set_ylabel("probability per test episode")
     axes[0].legend()
-    fig.tight_layout()
-    fig.savefig(paths[1], dpi=120)
-    plt.close(fig)
+    plots.save(fig, paths[1])
     return paths
 
 

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 from pydantic import PositiveFloat, PositiveInt
 
-from shardlab.analysis.statistics import claim_result, paired_diff_ci, verdict
+from shardlab.analysis.statistics import all_of, claim_result, paired_diff_ci, verdict
 from shardlab.brain import assessors, cortex, steering
 from shardlab.experiments import _proxy
 from shardlab.experiments.base import Claim, ClaimResult, Experiment, ExperimentConfig
@@ -216,7 +216,7 @@ def evaluate(tables: dict[str, pd.DataFrame], config: Config) -> list[ClaimResul
         f"corr(proxy, true) over random plans: outcome {corr['corr_outcome']:.2f}, imagined "
         f"{corr['corr_imagined']:.2f}"
     )
-    final = _proxy.all_of([result.verdict, verdict(rise_ci)])
+    final = all_of([result.verdict, verdict(rise_ci)])
     return [result.model_copy(update={"verdict": final, "detail": detail})]
 
 

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from pydantic import NonNegativeFloat, PositiveFloat, PositiveInt
 
-from shardlab.analysis.statistics import claim_result, paired_diff_ci, verdict
+from shardlab.analysis.statistics import all_of, claim_result, paired_diff_ci, verdict
 from shardlab.experiments import _proxy
 from shardlab.experiments.base import Claim, ClaimResult, Experiment, ExperimentConfig
 from shardlab.experiments.registry import register
@@ -124,7 +124,7 @@ def evaluate(tables: dict[str, pd.DataFrame], config: Config) -> list[ClaimResul
         f"{np.mean(at('learned', 'true') - at('learned', 'true', 1)):.3f}; corr(RM, true) over "
         f"random plans = {fit['corr_rm_true']:.2f} (ratings vs true {fit['corr_rating_true']:.2f})"
     )
-    final = _proxy.all_of([result.verdict, verdict(gain_ci)])
+    final = all_of([result.verdict, verdict(gain_ci)])
     return [result.model_copy(update={"verdict": final, "detail": detail})]
 
 

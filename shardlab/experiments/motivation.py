@@ -38,7 +38,7 @@ well; the verdict says what the data say, and the chain check is in the claim's 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -50,9 +50,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from shardlab.analysis.statistics import bootstrap_ci, claim_result, paired_diff_ci, verdict
+from shardlab.analysis.statistics import claim_result, paired_diff_ci, verdict
 from shardlab.brain import agent, population
 from shardlab.brain.steering import REACTIONS
+from shardlab.experiments import plots
 from shardlab.experiments.base import Claim, ClaimResult, Experiment, ExperimentConfig
 from shardlab.experiments.registry import register
 from shardlab.worlds import SENSATIONS, make
@@ -125,17 +126,6 @@ def train_in_segments(
     return agents, curve
 
 
-def bars(ax: plt.Axes, table: pd.DataFrame, order: Sequence[str], ylabel: str) -> None:
-    """Mean per column of a seed × condition table, with 95% bootstrap CIs and the seeds."""
-    means = [table[c].mean() for c in order]
-    cis = [bootstrap_ci(table[c]) for c in order]
-    err = np.array([[m - lo, hi - m] for m, (lo, hi) in zip(means, cis, strict=True)]).T
-    ax.bar(order, means, yerr=np.clip(err, 0, None), capsize=4, color="#4c72b0")
-    for i, c in enumerate(order):
-        ax.scatter(np.full(len(table), i), table[c], color="k", s=8, zorder=3)
-    ax.set_ylabel(ylabel)
-
-
 def _rates(log: population.Log) -> dict[str, float]:
     """Per tick: bin deposits (the task), shop purchases, till thefts (the only negative
     hidden performance in this world)."""
@@ -200,7 +190,6 @@ def evaluate(tables: dict[str, pd.DataFrame], config: Config) -> list[ClaimResul
 
 
 def figures(tables: dict[str, pd.DataFrame], config: Config, out: Path) -> list[Path]:
-    order = list(AGENT_TYPES)
     fig, axes = plt.subplots(1, 3, figsize=(10, 3.5))
     for ax, (metric, label) in zip(
         axes,
@@ -208,26 +197,14 @@ def figures(tables: dict[str, pd.DataFrame], config: Config, out: Path) -> list[
          ("buy_rate", "purchases / tick")),
         strict=True,
     ):  # fmt: skip
-        bars(ax, _per_seed(tables, metric), order, label)
+        plots.bars(ax, _per_seed(tables, metric), list(AGENT_TYPES), label)
     fig.suptitle("Test phase with a till (95% bootstrap CI over seeds)")
-    fig.tight_layout()
-    paths = [out / "test_rates.png"]
-    fig.savefig(paths[0], dpi=120)
-    plt.close(fig)
-
-    curves = tables["curves"].groupby(["agent", "step"], as_index=False).mean(numeric_only=True)
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
-    for agent_type, df in curves.groupby("agent"):
-        axes[0].plot(df["step"], df["task_rate"], marker="o", label=agent_type)
-        axes[1].plot(df["step"], df["buy_rate"], marker="o", label=agent_type)
-    axes[0].set(xlabel="training tick", ylabel="deposits / tick", title="Task (bin deposits)")
-    axes[1].set(xlabel="training tick", ylabel="purchases / tick", title="Money → food (shop)")
-    axes[0].legend()
-    fig.tight_layout()
-    paths.append(out / "training.png")
-    fig.savefig(paths[1], dpi=120)
-    plt.close(fig)
-    return paths
+    panels = [("task_rate", "deposits / tick", "Task (bin deposits)"),
+              ("buy_rate", "purchases / tick", "Money → food (shop)")]  # fmt: skip
+    return [
+        plots.save(fig, out / "test_rates.png"),
+        plots.training_curves(tables["curves"], "agent", panels, out / "training.png"),
+    ]
 
 
 register(

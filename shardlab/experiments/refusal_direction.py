@@ -34,8 +34,9 @@ import pandas as pd
 from pydantic import PositiveInt
 
 from shardlab.analysis import shards, steering
-from shardlab.analysis.statistics import bootstrap_ci, claim_result
+from shardlab.analysis.statistics import claim_result
 from shardlab.brain import agent, cortex, population
+from shardlab.experiments import plots
 from shardlab.experiments.base import Claim, ClaimResult, Experiment, ExperimentConfig
 from shardlab.experiments.registry import register
 from shardlab.worlds import make
@@ -153,19 +154,12 @@ def figures(tables: dict[str, pd.DataFrame], config: Config, out: Path) -> list[
             per_seed = curves.query("kind == @kind and states == @states").pivot(
                 index="seed", columns="coefficient", values="p_up"
             )
-            mean = per_seed.mean()
-            cis = np.array([bootstrap_ci(per_seed[c]) for c in per_seed.columns])
-            ax.plot(mean.index, mean, marker="o", color=colour, label=kind)
-            ax.fill_between(mean.index, cis[:, 0], cis[:, 1], color=colour, alpha=0.2)
+            plots.band(ax, per_seed, colour, kind)
         ax.axvline(0, color="k", lw=0.8)
         ax.set(xlabel="steering coefficient c (z + c·d)", title=f"{states}")
     axes[0].set_ylabel("P(step up)  (95% CI over seeds)")
     axes[0].legend()
-    fig.tight_layout()
-    path = out / "behaviour_vs_coefficient.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return [path]
+    return [plots.save(fig, out / "behaviour_vs_coefficient.png")]
 
 
 register(

@@ -22,9 +22,10 @@ import numpy as np
 import pandas as pd
 
 from shardlab.analysis import shards
-from shardlab.analysis.statistics import bootstrap_ci, bootstrap_diff_ci, claim_result, verdict
+from shardlab.analysis.statistics import bootstrap_diff_ci, claim_result, verdict
 from shardlab.baselines import planner
 from shardlab.brain import agent, cortex, population
+from shardlab.experiments import plots
 from shardlab.experiments.base import Claim, ClaimResult, Experiment, ExperimentConfig
 from shardlab.experiments.registry import register
 from shardlab.worlds import SENSATIONS, make
@@ -197,36 +198,15 @@ def evaluate(tables: dict[str, pd.DataFrame], config: Config) -> list[ClaimResul
 
 
 def figures(tables: dict[str, pd.DataFrame], config: Config, out: Path) -> list[Path]:
-    rates = _rates(tables)
-    order = ["hidden", "early", "cue", "reflective", "planner"]
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    means = [rates[c].mean() for c in order]
-    cis = [bootstrap_ci(rates[c]) for c in order]
-    err = np.array([[m - lo, hi - m] for m, (lo, hi) in zip(means, cis, strict=True)]).T
-    ax.bar(order, means, yerr=np.clip(err, 0, None), capsize=4, color="#4c72b0")
-    for i, c in enumerate(order):
-        ax.scatter(np.full(len(rates), i), rates[c], color="k", s=8, zorder=3)
-    ax.set_ylabel("button press rate (test phase)")
+    plots.bars(ax, _rates(tables), ["hidden", "early", "cue", "reflective", "planner"],
+               "button press rate (test phase)")  # fmt: skip
     ax.set_title("Who presses the reward button? (95% bootstrap CI over seeds)")
-    fig.tight_layout()
-    paths = [out / "press_rate.png"]
-    fig.savefig(paths[0], dpi=120)
-    plt.close(fig)
+    paths = [plots.save(fig, out / "press_rate.png")]
 
-    curves = tables["curves"].groupby(["condition", "step"], as_index=False).mean(
-        numeric_only=True
-    )
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
-    for condition, df in curves.groupby("condition"):
-        axes[0].plot(df["step"], df["performance"], marker="o", label=condition)
-        axes[1].plot(df["step"], df["press_rate"], marker="o", label=condition)
-    axes[0].set(xlabel="training tick", ylabel="hidden performance / tick", title="Task learning")
-    axes[1].set(xlabel="training tick", ylabel="press rate", title="Button presses in training")
-    axes[0].legend()
-    fig.tight_layout()
-    paths.append(out / "training.png")
-    fig.savefig(paths[1], dpi=120)
-    plt.close(fig)
+    panels = [("performance", "hidden performance / tick", "Task learning"),
+              ("press_rate", "press rate", "Button presses in training")]  # fmt: skip
+    paths.append(plots.training_curves(tables["curves"], "condition", panels, out / "training.png"))
 
     strength = tables["shards"].groupby(["condition", "step", "shard"], as_index=False).mean(
         numeric_only=True
@@ -238,10 +218,7 @@ def figures(tables: dict[str, pd.DataFrame], config: Config, out: Path) -> list[
         ax.set(title=condition, xlabel="training tick")
     axes[0].set_ylabel("shard strength (logit per unit feature)")
     axes[-1].legend(fontsize=7)
-    fig.tight_layout()
-    paths.append(out / "shards.png")
-    fig.savefig(paths[2], dpi=120)
-    plt.close(fig)
+    paths.append(plots.save(fig, out / "shards.png"))
     return paths
 
 

@@ -37,6 +37,7 @@ from pydantic import PositiveInt
 from shardlab.analysis import shards
 from shardlab.analysis.statistics import bootstrap_ci, claim_result, verdict
 from shardlab.brain import agent, cortex, population
+from shardlab.experiments import plots
 from shardlab.experiments.base import Claim, ClaimResult, Experiment, ExperimentConfig
 from shardlab.experiments.registry import register
 from shardlab.worlds.catalog import FOOD
@@ -227,10 +228,7 @@ def figures(tables: dict[str, pd.DataFrame], config: Config, out: Path) -> list[
     axes[1].set(xlabel="tint distance from the rewarded room (blue markers)",
                 ylabel="berry-approach push (logits)", title="Strength vs context distance")
     axes[1].legend(fontsize="x-small")
-    fig.tight_layout()
-    paths = [out / "strength_by_context.png"]
-    fig.savefig(paths[0], dpi=120)
-    plt.close(fig)
+    paths = [plots.save(fig, out / "strength_by_context.png")]
 
     curves = tables["strength"].groupby(["distance", "step"])["strength"].mean().unstack(0)
     fig, ax = plt.subplots(figsize=(6, 3.8))
@@ -240,10 +238,7 @@ def figures(tables: dict[str, pd.DataFrame], config: Config, out: Path) -> list[
     ax.set(xlabel="training tick", ylabel="berry-approach push (logits)",
            title="Shard strength over training, per room")  # fmt: skip
     ax.legend(fontsize="x-small")
-    fig.tight_layout()
-    paths.append(out / "strength_over_training.png")
-    fig.savefig(paths[1], dpi=120)
-    plt.close(fig)
+    paths.append(plots.save(fig, out / "strength_over_training.png"))
     return paths
 
 

@@ -33,7 +33,7 @@ from scipy.stats import spearmanr
 
 from shardlab.analysis.statistics import bootstrap_ci, claim_result, verdict
 from shardlab.analysis.steering import mean_difference, random_like, steer
-from shardlab.experiments import cheese_maze
+from shardlab.experiments import cheese_maze, plots
 from shardlab.experiments.base import Claim, ClaimResult, Experiment, ExperimentConfig
 from shardlab.experiments.registry import register
 from shardlab.worlds.engine import MOVES
@@ -177,20 +177,14 @@ def figures(tables: dict[str, pd.DataFrame], config: Config, out: Path) -> list[
     for (name, df), color in zip(tables["dose"].groupby("vector"), ("#4c72b0", "#999999"),
                                  strict=True):  # fmt: skip
         per_seed = df.pivot(index="seed", columns="coefficient", values="p_toward")
-        cis = np.array([bootstrap_ci(per_seed[c]) for c in per_seed.columns])
-        ax.plot(per_seed.columns, per_seed.mean(), marker="o", color=color, label=f"{name}")
-        ax.fill_between(per_seed.columns, cis[:, 0], cis[:, 1], color=color, alpha=0.25)
+        plots.band(ax, per_seed, color, name)
     ax.set(
         xlabel="coefficient ε (latent += ε·vector)",
         ylabel="P(step toward the cheese)",
         title="Dose–response of activation steering (95% bootstrap CI over seeds)",
     )
     ax.legend()
-    fig.tight_layout()
-    path = out / "dose_response.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return [path]
+    return [plots.save(fig, out / "dose_response.png")]
 
 
 EXPERIMENT = register(
