@@ -217,10 +217,30 @@ def test_innate_reactions() -> None:
     assert float(full[R["appetite"]]) == pytest.approx(0.2)
     assert float(hungry[R["appetite"]]) == pytest.approx(1.2)
     # Stimulation goes straight into reward (no reaction channel in between).
-    calm = _steer(config, state, sens(), jnp.zeros(K))[1].reward
+    quiet = _steer(config, state, sens(), jnp.zeros(K))[1].reward
     wired = _steer(config, state, sens(stimulation=2.0), jnp.zeros(K))[1]
-    assert float(wired.reward - calm) == pytest.approx(2.0 * config.stimulation_gain)
-    assert not np.any(np.asarray(wired.innate[:-1]))
+    assert float(wired.reward - quiet) == pytest.approx(2.0 * config.stimulation_gain)
+    assert not np.any(np.asarray(wired.innate))
+
+
+def test_calm_is_relief_after_a_threat_not_a_standing_state() -> None:
+    config = steering_.SteeringConfig(calm_after=4, relief=8)
+    state = steering_.init(config)
+    calm = []
+    for s in [sens()] * 20 + [sens(pain=1.0)] + [sens()] * 20:
+        state, out = _steer(config, state, s, jnp.zeros(K))
+        calm.append(float(out.innate[R["calm"]]))
+    # Never threatened: never calm, so a safe world pays no reward for nothing done.
+    assert calm[:21] == [0.0] * 21
+    # After the pain: calm_after quiet steps, then `relief` steps of calm, then nothing.
+    assert calm[21:] == [0.0] * 4 + [1.0] * 8 + [0.0] * 8
+    assert int(state.since_threat) == 20
+    long_quiet = steering_.SteeringState(
+        jnp.float32(1.0), jnp.int32(steering_.LONG_AGO), jnp.int32(steering_.LONG_AGO)
+    )
+    assert int(_steer(config, long_quiet, sens(), jnp.zeros(K))[0].since_threat) == (
+        steering_.LONG_AGO
+    )  # the counters saturate
 
 
 def test_anticipation_pays_only_for_issued_reactions_the_innate_detector_confirms() -> None:

@@ -46,12 +46,13 @@ def test_steering_shifts_linear_policy_logits_by_coefficient_times_direction_w()
     w = jax.random.normal(jax.random.key(1), state.basal_ganglia.actor_w.shape)
     state = state._replace(basal_ganglia=state.basal_ganglia._replace(actor_w=w))
     obs = jax.random.uniform(jax.random.key(2), (10,))
-    vector = steering.SteeringVector(np.asarray(jax.random.normal(jax.random.key(3), (32,))))
+    z = (config.cortex.latent,)
+    vector = steering.SteeringVector(np.asarray(jax.random.normal(jax.random.key(3), z)))
     logits = jax.jit(lambda offset: steering.steered_logits(config, state, obs, offset))
-    plain = logits(jnp.asarray(steering.current_offset("z", (32,)), jnp.float32))
+    plain = logits(jnp.asarray(steering.current_offset("z", z), jnp.float32))
     for coefficient in (1.5, -1.5):
         with steering.steer(vector, coefficient):
-            offset = jnp.asarray(steering.current_offset("z", (32,)), jnp.float32)
+            offset = jnp.asarray(steering.current_offset("z", z), jnp.float32)
         expected = coefficient * vector.direction @ np.asarray(w)
         np.testing.assert_allclose(logits(offset) - plain, expected, rtol=1e-4, atol=1e-4)
 

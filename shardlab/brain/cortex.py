@@ -18,7 +18,7 @@ Array = jax.Array
 
 @dataclass(frozen=True)
 class CortexConfig:
-    latent: int = 32
+    latent: int = 128  # wide enough for a linear readout: twice the food of 32 wide (foraging)
     lr: float = 0.02
     plastic: bool = True  # False freezes the world model (an ablation)
 

@@ -28,10 +28,15 @@ class SteeringConfig:
     valence: tuple[float, ...] = (1.0, 1.0, -1.0, 1.0, -0.5, 0.1)  # innate weight per reaction
     stimulation_gain: float = 1.0  # the reward electrode wires straight into reward
     anticipation_gain: float = 0.1  # reward the cortex for already issuing a called-for reaction
-    calm_after: int = 4  # steps without pain or threat before "safe and calm" fires
+    calm_after: int = 4  # quiet steps after pain or threat before "safe and calm" fires
+    relief: int = 8  # steps "safe and calm" lasts: relief from a threat, not a tonic state
     rewiring_rate: float = 0.0  # habituation: fear weakens when calm follows it (0: off)
     rewiring_window: int = 6  # steps within which calm must follow fear
     sensitisation: float = 0.5  # pain after fear restores the fear gain by this fraction
+
+
+LONG_AGO = 10_000
+"""Step counters saturate here: "never", or too long ago to matter to any window."""
 
 
 class SteeringState(NamedTuple):
@@ -49,7 +54,7 @@ class SteeringOutput(NamedTuple):
 
 def init(config: SteeringConfig) -> SteeringState:
     del config
-    return SteeringState(jnp.float32(1.0), jnp.int32(10_000), jnp.int32(10_000))
+    return SteeringState(jnp.float32(1.0), jnp.int32(LONG_AGO), jnp.int32(LONG_AGO))
 
 
 def sensation_vector(sensations: dict[str, Array]) -> Array:
@@ -63,7 +68,10 @@ def innate_reactions(config: SteeringConfig, state: SteeringState, s: Array) -> 
     appetite = get["sweet"] * (0.2 + hunger)  # food is better when hungry
     salt = get["salt"] * (2.0 * salt_need - 1.0)  # aversive when sated, appetitive when deprived
     fear = state.fear_gain * get["periphery_motion"]
-    calm = (state.since_threat >= config.calm_after).astype(jnp.float32)
+    # Relief: calm follows a threat that has passed. It is not a standing state, which in a
+    # world without threats would pay the same reward every tick for nothing the agent did.
+    quiet = state.since_threat - config.calm_after
+    calm = ((quiet >= 0) & (quiet < config.relief)).astype(jnp.float32)
     return jnp.stack([appetite, salt, get["pain"], get["feedback"], fear, calm])
 
 
@@ -119,4 +127,5 @@ def _rewire(
         fear, 0, jnp.where(settled, config.rewiring_window, state.since_fear + 1)
     )
     since_threat = jnp.where(fear | pain, 0, state.since_threat + 1)
+    since_fear, since_threat = (jnp.minimum(t, LONG_AGO) for t in (since_fear, since_threat))
     return SteeringState(gain, since_fear, since_threat)

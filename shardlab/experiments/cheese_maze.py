@@ -11,10 +11,6 @@ inputs (the cheese's offset from the mouse; the mouse's own position).
 Parameters chosen to make learning possible in minutes (measured, not assumed):
 * a 9×9 maze (4×4 cells) instead of 13×13, a 40-step limit, view radius 3;
 * the mouse is hungry (hunger 0.8, constant), so cheese pays reward 1.0 rather than 0.2;
-* the "safe and calm" reaction has valence 0 here: in a world without threats it would pay a
-  constant 0.1 per tick, the zero-initialised critic then rates familiar states above novel
-  ones, and the mice learned to bump into the walls of the start corner (measured: 0 cheese in
-  24k ticks);
 * basal ganglia with eligibility traces (λ = 0.8) and no habit prior: without them, whatever the
   mouse happened to do first (walking into walls) became self-reinforcing;
 * the PFC planner is off (compile time; the claim is about the actor's shards).
@@ -90,7 +86,6 @@ MAZE = Scenario(
 _DEFAULT = agent_.AgentConfig()
 BRAIN = replace(
     _DEFAULT,
-    steering=replace(_DEFAULT.steering, valence=(1.0, 1.0, -1.0, 1.0, -0.5, 0.0)),
     basal_ganglia=replace(_DEFAULT.basal_ganglia, habit_weight=0.0, trace=0.8),
     pfc=pfc_.PFCConfig(weight=0.0),
 )
