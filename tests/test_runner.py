@@ -13,6 +13,7 @@ import pytest
 from conftest import Result
 
 from shardlab.experiments import registry
+from shardlab.runner import store
 from shardlab.runner.run import run_experiment
 from shardlab.runner.store import RunStore
 
@@ -77,6 +78,19 @@ def test_leftovers_of_an_unfinished_seed_are_discarded(
     run_experiment(experiment, config, tmp_path, workers=1, progress=False)
     assert not stale.exists()
     assert set(RunStore(store.path).load_tables()) == {"summary", "draws"}
+
+
+def test_changed_code_gets_a_new_run_directory(
+    plugin_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seeds computed by different code are never mixed in one run, nor resumed across it."""
+    experiment = registry.get("toy-coin")
+    config = experiment.configure(quick=True)
+    first = run_experiment(experiment, config, tmp_path, workers=1, progress=False)
+    assert json.loads((first / "config.json").read_text())["code"] == store.code_fingerprint()
+    monkeypatch.setattr(store, "code_fingerprint", lambda: "edited-code")
+    second = RunStore.at(tmp_path, experiment.name, config).path
+    assert second != first and not second.exists()
 
 
 def test_same_config_and_seed_give_identical_tables(

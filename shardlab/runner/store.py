@@ -9,8 +9,10 @@ half-written ever looks finished.
         report.html
         summary.json                written last: the run is complete
 
-The run id hashes the experiment name and the full config, so the same command finds the same
-directory again and resumes it. Every file is written to a temporary name and renamed into place.
+The run id hashes the experiment name, the full config and shardlab's source code, so the same
+command with the same code finds the same directory again and resumes it, while a changed brain
+or world starts afresh rather than mixing its seeds with those of the old code.
+Every file is written to a temporary name and renamed into place.
 """
 
 import hashlib
@@ -21,7 +23,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -86,10 +88,21 @@ def read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+@cache
+def code_fingerprint() -> str:
+    """A hash of every Python source file of the installed shardlab package."""
+    digest = hashlib.sha256()
+    root = Path(shardlab.__file__).parent
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def run_id(experiment: str, config: ExperimentConfig) -> str:
-    """A short stable hash of the experiment name and its full resolved config."""
-    key = json.dumps({"experiment": experiment, "config": config.model_dump(mode="json")},
-                     sort_keys=True)
+    """A short stable hash of the experiment name, its full resolved config and the code."""
+    key = json.dumps({"experiment": experiment, "config": config.model_dump(mode="json"),
+                      "code": code_fingerprint()}, sort_keys=True)  # fmt: skip
     return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
@@ -114,6 +127,7 @@ class RunStore:
                 "experiment": experiment,
                 "config": config.model_dump(mode="json"),
                 "shardlab_version": shardlab.__version__,
+                "code": code_fingerprint(),
             })
 
     @property
