@@ -14,10 +14,18 @@ TESTS = Path(__file__).resolve().parent
 os.environ.setdefault("SHARDLAB_JAX_CACHE", str(TESTS.parent / ".pytest_cache" / "jax"))
 
 from shardlab.cli import main  # noqa: E402
+from shardlab.experiments.base import Experiment, ExperimentConfig  # noqa: E402
 from shardlab.runner.cache import enable_compilation_cache  # noqa: E402
+from shardlab.runner.run import run_experiment  # noqa: E402
 
 enable_compilation_cache()
 PLUGINS = "plugin_experiments"
+
+
+def run_quick(experiment: Experiment, out: Path) -> tuple[Path, ExperimentConfig]:
+    """An experiment end to end in quick mode, in this process; its run directory and config."""
+    config = experiment.configure(quick=True)
+    return run_experiment(experiment, config, out, workers=1, progress=False), config
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,9 @@ import json
 import jax
 import numpy as np
 import pytest
+from conftest import run_quick
 
 from shardlab.experiments import cheese_maze
-from shardlab.runner.run import run_experiment
 
 
 def test_maze_states_cover_every_open_cell_and_hide_the_cheese_on_request() -> None:
@@ -26,10 +26,7 @@ def test_maze_states_cover_every_open_cell_and_hide_the_cheese_on_request() -> N
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory: pytest.TempPathFactory):
-    experiment = cheese_maze.EXPERIMENT
-    config = experiment.configure(quick=True)
-    out = tmp_path_factory.mktemp("runs")
-    return run_experiment(experiment, config, out, workers=1, progress=False), config
+    return run_quick(cheese_maze.EXPERIMENT, tmp_path_factory.mktemp("runs"))
 
 
 def test_cheese_maze_quick_end_to_end(quick_run) -> None:

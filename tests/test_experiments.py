@@ -4,11 +4,11 @@ import json
 
 import pandas as pd
 import pytest
+from conftest import run_quick
 
 from shardlab.analysis.statistics import claim_result
 from shardlab.experiments import reward_button
 from shardlab.experiments.registry import all_experiments, get
-from shardlab.runner.run import run_experiment
 
 
 def test_every_experiment_is_registered_with_claims() -> None:
@@ -20,10 +20,7 @@ def test_every_experiment_is_registered_with_claims() -> None:
 
 @pytest.fixture(scope="module")
 def reward_button_run(tmp_path_factory: pytest.TempPathFactory):
-    experiment = get("reward-button")
-    config = experiment.configure(quick=True)
-    out = tmp_path_factory.mktemp("runs")
-    return run_experiment(experiment, config, out, workers=1, progress=False), config
+    return run_quick(get("reward-button"), tmp_path_factory.mktemp("runs"))
 
 
 def test_reward_button_quick_end_to_end(reward_button_run) -> None:

@@ -6,11 +6,11 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import run_quick
 
 from shardlab.analysis.statistics import all_of, claim_result, paired_diff_ci, verdict
 from shardlab.experiments import _proxy, goodhart, learned_reward
 from shardlab.experiments.registry import get
-from shardlab.runner.run import run_experiment
 
 
 def test_best_of_n_matches_the_expected_maximum() -> None:
@@ -33,9 +33,7 @@ def test_held_out_peak_uses_the_other_seeds() -> None:
 @pytest.fixture(scope="module", params=["goodhart-assessors", "learned-reward-model"])
 def quick_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     experiment = get(request.param)  # importing the modules above registered them
-    config = experiment.configure(quick=True)
-    out = tmp_path_factory.mktemp("runs")
-    return experiment, run_experiment(experiment, config, out, workers=1, progress=False), config
+    return experiment, *run_quick(experiment, tmp_path_factory.mktemp("runs"))
 
 
 def test_quick_end_to_end(quick_run) -> None:

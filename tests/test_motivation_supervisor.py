@@ -10,13 +10,13 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import run_quick
 
 from shardlab.analysis.statistics import claim_result
 from shardlab.brain.population import Log
 from shardlab.brain.steering import REACTIONS
 from shardlab.experiments import absent_supervisor, motivation
 from shardlab.experiments.registry import get
-from shardlab.runner.run import run_experiment
 from shardlab.worlds import make
 
 
@@ -85,12 +85,6 @@ def test_presence_is_fixed_for_the_whole_test_episode() -> None:
         assert (np.stack(seen) == expected).all()
 
 
-def _quick_run(name: str, tmp_path: Path) -> tuple[Path, object]:
-    experiment = get(name)
-    config = experiment.configure(quick=True)
-    return run_experiment(experiment, config, tmp_path, workers=1, progress=False), config
-
-
 def _check_summary(run_dir: Path, claim_id: str, seeds: int) -> dict:
     summary = json.loads((run_dir / "summary.json").read_text())
     (claim,) = summary["claims"]
@@ -108,7 +102,7 @@ def _seed_tables(run_dir: Path, name: str) -> pd.DataFrame:
 
 
 def test_intrinsic_extrinsic_quick_end_to_end(tmp_path: Path) -> None:
-    run_dir, config = _quick_run("intrinsic-extrinsic", tmp_path)
+    run_dir, config = run_quick(get("intrinsic-extrinsic"), tmp_path)
     claim = _check_summary(run_dir, "R1", config.seeds)
     steal = _seed_tables(run_dir, "summary").pivot(
         index="seed", columns="agent", values="steal_rate"
@@ -120,7 +114,7 @@ def test_intrinsic_extrinsic_quick_end_to_end(tmp_path: Path) -> None:
 
 
 def test_absent_supervisor_quick_end_to_end(tmp_path: Path) -> None:
-    run_dir, config = _quick_run("absent-supervisor", tmp_path)
+    run_dir, config = run_quick(get("absent-supervisor"), tmp_path)
     claim = _check_summary(run_dir, "R3", config.seeds)
     summary = _seed_tables(run_dir, "summary")
     assert len(summary) == config.seeds * 4 and (summary["episodes"] > 0).all()

@@ -8,19 +8,18 @@ import jax
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import run_quick
 
 from shardlab.analysis import shards
 from shardlab.analysis.statistics import claim_result
 from shardlab.experiments import refusal_direction, shard_formation
 from shardlab.experiments.base import Experiment
 from shardlab.experiments.registry import PLUGINS_ENV, get
-from shardlab.runner.run import run_experiment
 from shardlab.worlds.scenario import PHASES
 
 
 def _run(experiment: Experiment, out: Path) -> tuple[Path, dict, dict[str, pd.DataFrame]]:
-    config = experiment.configure(quick=True)
-    run_dir = run_experiment(experiment, config, out, workers=1, progress=False)
+    run_dir, config = run_quick(experiment, out)
     summary = json.loads((run_dir / "summary.json").read_text())
     tables: dict[str, list[pd.DataFrame]] = {}
     for path in sorted((run_dir / "seeds").glob("*/*.parquet")):

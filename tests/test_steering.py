@@ -7,10 +7,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import run_quick
 
 from shardlab.analysis import steering
 from shardlab.brain import agent
-from shardlab.runner.run import run_experiment
 
 
 def test_mean_difference_recovers_a_planted_direction() -> None:
@@ -75,9 +75,7 @@ def test_steer_nests_and_restores_on_exit_and_on_exceptions() -> None:
 def test_steering_vectors_quick_end_to_end(tmp_path) -> None:
     from shardlab.experiments import steering_vectors
 
-    experiment = steering_vectors.EXPERIMENT
-    config = experiment.configure(quick=True)
-    run_dir = run_experiment(experiment, config, tmp_path, workers=1, progress=False)
+    run_dir, config = run_quick(steering_vectors.EXPERIMENT, tmp_path)
     (claim,) = json.loads((run_dir / "summary.json").read_text())["claims"]
     assert claim["id"] == "S8" and claim["n"] == config.seeds
     assert claim["verdict"] in {"supported", "not supported", "inconclusive"}
