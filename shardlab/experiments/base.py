@@ -8,28 +8,19 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, TypeVar
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, PositiveInt, ValidationError
 
+from shardlab.analysis.verdicts import Claim, ClaimResult
 from shardlab.errors import ShardlabError
 
-Verdict = Literal["supported", "not supported", "inconclusive"]
 Tables = dict[str, pd.DataFrame]
 
+MIN_SEEDS = 8  # at default settings: the seed is the unit, and intervals need enough of them
+MIN_QUICK_SEEDS = 3  # a smoke test still needs a spread to draw an interval from
 _KEBAB = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
-
-
-class Claim(BaseModel):
-    """A claim from CLAIMS.md with its prediction, stated before anything runs."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: str
-    claim: str
-    prediction: str
-    contrast: str
 
 
 class ExperimentConfig(BaseModel):
@@ -38,20 +29,6 @@ class ExperimentConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     seeds: PositiveInt = 8
-
-
-class ClaimResult(BaseModel):
-    """What the data say about one claim: effect, its bootstrap CI, and the verdict."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: str
-    prediction: str
-    effect: float
-    ci: tuple[float, float]
-    n: int
-    verdict: Verdict
-    detail: str = ""
 
 
 C = TypeVar("C", bound=ExperimentConfig)
@@ -86,6 +63,13 @@ class Experiment(Generic[C]):
         if unknown:
             raise ValueError(f"experiment {self.name!r}: quick overrides {sorted(unknown)} "
                              "are not config fields")
+        seeds = self.config_type.model_fields["seeds"]
+        if seeds.metadata != ExperimentConfig.model_fields["seeds"].metadata:
+            raise ValueError(f"experiment {self.name!r}: seeds must stay a PositiveInt")
+        default, quick = seeds.default, self.quick.get("seeds", seeds.default)
+        if default < MIN_SEEDS or quick < MIN_QUICK_SEEDS:
+            raise ValueError(f"experiment {self.name!r}: needs >= {MIN_SEEDS} seeds by default "
+                             f"and >= {MIN_QUICK_SEEDS} in quick mode, has {default} and {quick}")
 
     def configure(self, *, quick: bool = False, overrides: Mapping[str, Any] | None = None) -> C:
         """Resolve a config with precedence defaults < quick overrides < `overrides`."""
