@@ -25,7 +25,7 @@ PLUGINS = "plugin_experiments"
 def run_quick(experiment: Experiment, out: Path) -> tuple[Path, ExperimentConfig]:
     """An experiment end to end in quick mode, in this process; its run directory and config."""
     config = experiment.configure(quick=True)
-    return run_experiment(experiment, config, out, workers=1, progress=False), config
+    return run_experiment(experiment, config, out, quick=True, workers=1, progress=False), config
 
 
 @dataclass(frozen=True)
