@@ -22,6 +22,7 @@ EXPERIMENT_MODULES: tuple[str, ...] = (
     "motivation",
     "absent_supervisor",
     "refusal_direction",
+    "language_valence",
 )
 
 PLUGINS_ENV = "SHARDLAB_PLUGINS"
