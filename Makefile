@@ -31,10 +31,11 @@ $(VENV)/.dev: pyproject.toml $(VENV)/.text | $(BIN)/python
 	$(PIP) install --quiet -e ".[dev,cluster,text]"
 	touch $@
 
-# torch first, pinned, so pip takes the CPU build before stable-baselines3 asks for it.
-$(VENV)/.bench: pyproject.toml | $(BIN)/python
+# torch first, pinned, so pip takes the CPU build before stable-baselines3 and
+# sentence-transformers (the text benchmark's peer) ask for it.
+$(VENV)/.bench: pyproject.toml $(VENV)/.text | $(BIN)/python
 	$(PIP) install --quiet torch==2.13.0
-	$(PIP) install --quiet -e ".[bench]"
+	$(PIP) install --quiet -e ".[bench,text]"
 	touch $@
 
 run: $(VENV)/.core

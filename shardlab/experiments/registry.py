@@ -23,6 +23,8 @@ EXPERIMENT_MODULES: tuple[str, ...] = (
     "absent_supervisor",
     "refusal_direction",
     "language_valence",
+    "language_propaganda",
+    "language_ideology",
 )
 
 PLUGINS_ENV = "SHARDLAB_PLUGINS"
