@@ -12,6 +12,9 @@ import pytest
 TESTS = Path(__file__).resolve().parent
 # Compiled programs are shared between the test workers (and kept between runs), not in ~/.cache.
 os.environ.setdefault("SHARDLAB_JAX_CACHE", str(TESTS.parent / ".pytest_cache" / "jax"))
+# So are text embeddings: each word list is encoded once per checkout.
+os.environ.setdefault("SHARDLAB_EMBEDDING_CACHE",
+                      str(TESTS.parent / ".pytest_cache" / "embeddings"))
 
 from shardlab.cli import main  # noqa: E402
 from shardlab.experiments.base import Experiment, ExperimentConfig  # noqa: E402
