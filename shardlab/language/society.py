@@ -32,6 +32,10 @@ class Society:
     background_steps: int = 300
     second_steps: int = 300
     grounded_share: float = 0.67  # of the pool concepts; the rest test the head's generalisation
+    # Every culture is padded to these many mention kinds and fixed concepts per sentence, so
+    # all experiments' corpora share one compiled program.
+    kinds: int = 6
+    fixed: int = 2
 
 
 @dataclass(frozen=True)
@@ -50,10 +54,7 @@ def live(society: Society, space: ConceptSpace, second: Sequence[culture.Phase],
     corpus = culture.Culture(space.pools, society.model.sentences_per_step,
                              society.model.sentence_length)
     background = culture.Phase(society.background_steps, BACKGROUND)
-    shape = culture.Shape(
-        kinds=max(len(phase.mentions) for phase in (background, *second)),
-        fixed=max([1] + [len(m.fixed) for phase in second for m in phase.mentions]),
-        pool=max(len(p) for p in space.pools.values()))
+    shape = culture.Shape(society.kinds, society.fixed, max(len(p) for p in space.pools.values()))
 
     def compile_all(phases: Sequence[culture.Phase]) -> culture.CompiledPhase:
         return culture.stack([culture.compile_phase(corpus, p, space.index, shape)
