@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 from pydantic import PositiveInt
 from scipy.stats import spearmanr
+from threadpoolctl import threadpool_limits
 
 from shardlab.analysis.statistics import item_ci
 from shardlab.analysis.verdicts import Claim, ClaimResult, Test, exact, judge
@@ -109,8 +110,11 @@ def _emfd_table(config: Config, seed: int) -> pd.DataFrame:
 
 
 def run(config: Config, seed: int) -> dict[str, pd.DataFrame]:
-    vader, random = _vader_table(config, seed)
-    return {"vader": vader, "random_directions": random, "emfd": _emfd_table(config, seed)}
+    # One BLAS thread: seeds already run in parallel processes, and BLAS threads on top of them
+    # oversubscribe the cores (ridge fits ran ~30× slower on a busy 2-core machine).
+    with threadpool_limits(1):
+        vader, random = _vader_table(config, seed)
+        return {"vader": vader, "random_directions": random, "emfd": _emfd_table(config, seed)}
 
 
 def _per_word(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
