@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import SMALL_BRAIN
 
 from shardlab.analysis.statistics import diff_ci
 from shardlab.brain import agent as agent_
@@ -30,12 +31,7 @@ S = {name: i for i, name in enumerate(SENSATIONS)}
 R = {name: i for i, name in enumerate(steering_.REACTIONS)}
 K = len(steering_.REACTIONS)
 
-# A small agent, so every jit in this file compiles quickly.
-SMALL = agent_.AgentConfig(
-    cortex=cortex_.CortexConfig(latent=8),
-    hippocampus=hippo.HippocampusConfig(capacity=8, replay=2),
-    pfc=pfc_.PFCConfig(horizon=2),
-)
+SMALL = SMALL_BRAIN
 
 
 _steer = jax.jit(steering_.step, static_argnums=0)

@@ -5,23 +5,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import count_compiles
+from conftest import SMALL_BRAIN, count_compiles
 
 from shardlab.analysis import probes
 from shardlab.brain import agent as agent_
 from shardlab.brain import cortex as cortex_
-from shardlab.brain import hippocampus as hippo
-from shardlab.brain import pfc as pfc_
 from shardlab.brain import population
 from shardlab.errors import ShardlabError
 from shardlab.worlds import DRIVES, SENSATIONS, make
 
-# One small brain for every test here, so each program compiles once.
-SMALL = agent_.AgentConfig(
-    cortex=cortex_.CortexConfig(latent=8),
-    hippocampus=hippo.HippocampusConfig(capacity=8, replay=2),
-    pfc=pfc_.PFCConfig(horizon=2),
-)
+SMALL = SMALL_BRAIN
 WORLD = make("foraging")
 PARAMS = WORLD.default_params()
 N, STEPS = 4, 64
