@@ -105,3 +105,17 @@ def test_scenario_parameters_and_phases_are_data(trained) -> None:
                          chunk=STEPS)  # fmt: skip
         population.train(WORLD, hungry, SMALL, jax.random.key(7), N, STEPS, chunk=STEPS)
     assert compiles() == 0
+
+
+def test_steering_weights_are_data(trained) -> None:
+    """Configs that differ only in the innate valence weights share one compiled lifetime,
+    and the weights still decide the reward."""
+    from dataclasses import replace
+
+    plain = population.train(WORLD, PARAMS, SMALL, jax.random.key(8), N, STEPS, chunk=STEPS)
+    numb = replace(SMALL, steering=replace(SMALL.steering, valence=(0.0,) * 6))
+    with count_compiles() as compiles:
+        life = population.train(WORLD, PARAMS, numb, jax.random.key(8), N, STEPS, chunk=STEPS)
+    assert compiles() <= 1, compiles()  # at most the newborn's init, which reads the weights
+    assert not np.allclose(np.asarray(life.log.reward), np.asarray(plain.log.reward))
+    assert np.allclose(np.asarray(life.log.valence), 0.0)  # no innate valence at all now
