@@ -43,7 +43,7 @@ run: $(VENV)/.core
 
 test: $(VENV)/.dev
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=10
 
 bench: $(VENV)/.bench
 	$(BIN)/shardlab bench all

@@ -73,22 +73,26 @@ def _config(
 
 
 def _show(paths: Sequence[Path]) -> None:
-    """Print each run's verdicts: the primary effect, margin, preconditions and why."""
-    table = Table("experiment", "claim", "effect [95% CI]", "margin", "pre", "n", "verdict",
-                  "reason")
+    """Print each run's verdicts (primary effect, margin, preconditions), then why."""
+    table = Table("experiment", "claim", "effect [95% CI]", "margin", "pre", "n", "verdict")
+    reasons, quick = [], False
     for path in paths:
         summary = read_json(path / SUMMARY)
+        quick |= bool(summary.get("quick"))
         for claim in summary["claims"]:
             lo, hi = claim["ci"]
             label = claim["verdict"] + (" (smoke test)" if summary.get("quick") else "")
             table.add_row(
-                summary["experiment"], claim["id"],
-                f"{claim['effect']:.3g} [{lo:.3g}, {hi:.3g}]", f"{claim['tests'][0]['margin']:.3g}",
-                report_module.precondition_marks(claim), f"{claim['n']} {claim['unit']}s",
-                Text(label, style=VERDICT_STYLE[claim["verdict"]]), claim["reason"],
+                summary["experiment"], claim["id"], f"{claim['effect']:.3g} [{lo:.3g}, {hi:.3g}]",
+                f"{claim['tests'][0]['margin']:.3g}", report_module.precondition_marks(claim),
+                f"{claim['n']} {claim['unit']}s",
+                Text(label, style=VERDICT_STYLE[claim["verdict"]]),
             )
+            reasons.append(f"{claim['id']}: {claim['reason']}")
     stdout.print(table)
-    if any(read_json(path / SUMMARY).get("quick") for path in paths):
+    for reason in reasons:
+        stdout.print(reason, markup=False)
+    if quick:
         stdout.print("quick mode: tiny settings, a smoke test of the pipeline, not a result",
                      markup=False)
 
