@@ -1,0 +1,88 @@
+"""Decomposition of preference data: PCA, parallel analysis and shared subspaces.
+
+Parallel analysis (Horn 1965) asks how many principal components carry more variance than
+components of data with the same columns but no shared structure: each column is shuffled
+independently (which keeps every column's distribution and destroys their correlations), and a
+component is retained when its eigenvalue exceeds the 95th percentile of the shuffled data's
+eigenvalue at the same rank.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from shardlab.errors import ShardlabError
+
+
+class Parallel(NamedTuple):
+    """Eigenvalues of the correlation matrix, the shuffled null's percentile, and the count."""
+
+    eigenvalues: np.ndarray  # (p,) descending
+    null: np.ndarray  # (p,) the null's `quantile` eigenvalue at each rank
+    retained: int  # leading components whose eigenvalue exceeds the null's
+
+
+def _standardise(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=float)
+    if x.ndim != 2 or x.shape[0] < 3 or x.shape[1] < 2:
+        raise ShardlabError(f"decomposition needs an items × columns table, got shape {x.shape}")
+    if not np.isfinite(x).all():
+        raise ShardlabError("decomposition needs complete data; drop or impute missing values")
+    sd = x.std(axis=0)
+    if (sd == 0).any():
+        raise ShardlabError("a column is constant; it carries no variance to decompose")
+    return (x - x.mean(axis=0)) / sd
+
+
+def eigenvalues(x: np.ndarray) -> np.ndarray:
+    """Descending eigenvalues of the columns' correlation matrix (they sum to the column count)."""
+    z = _standardise(x)
+    return np.linalg.eigvalsh(z.T @ z / z.shape[0])[::-1]
+
+
+def explained_variance(x: np.ndarray) -> np.ndarray:
+    """Share of the total (standardised) variance each principal component carries."""
+    ev = eigenvalues(x)
+    return ev / ev.sum()
+
+
+def components_for(share: np.ndarray, level: float = 0.9) -> int:
+    """The fewest leading components whose shares sum to `level`."""
+    return int(np.searchsorted(np.cumsum(share), level - 1e-12) + 1)
+
+
+def _shuffled_eigenvalues(key: jax.Array, z: jax.Array) -> jax.Array:
+    keys = jax.random.split(key, z.shape[1])
+    cols = jax.vmap(lambda k, c: jax.random.permutation(k, c), in_axes=(0, 1), out_axes=1)
+    shuffled = cols(keys, z)
+    return jnp.linalg.eigvalsh(shuffled.T @ shuffled / z.shape[0])[::-1]
+
+
+def parallel_analysis(x: np.ndarray, key: jax.Array, shuffles: int = 50,
+                      quantile: float = 0.95) -> Parallel:
+    """Components whose eigenvalue exceeds the `quantile` of a column-shuffled null."""
+    z = _standardise(x)
+    observed = np.linalg.eigvalsh(z.T @ z / z.shape[0])[::-1]
+    null_ev = jax.vmap(_shuffled_eigenvalues, in_axes=(0, None))(
+        jax.random.split(key, shuffles), jnp.asarray(z, jnp.float32))
+    null = np.quantile(np.asarray(null_ev), quantile, axis=0)
+    above = observed > null
+    retained = int(above.size if above.all() else np.argmin(above))
+    return Parallel(observed, null, retained)
+
+
+def top_subspace(weights: jax.Array, rank: int) -> jax.Array:
+    """(rank, k) orthonormal basis of the leading right singular vectors of stacked weights
+    (one row per expert or rater): the shared subspace a population's rewards lie in."""
+    _, _, vt = jnp.linalg.svd(weights, full_matrices=False)
+    return vt[:rank]
+
+
+def subspace_alignment(u: jax.Array, v: jax.Array) -> jax.Array:
+    """Mean squared cosine of the principal angles between two row bases (1 = same subspace)."""
+    s = jnp.linalg.svd(u @ v.T, compute_uv=False)
+    return (s**2).mean()
