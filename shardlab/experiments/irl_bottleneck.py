@@ -95,7 +95,7 @@ class Config(ExperimentConfig):
     sweeps: PositiveInt = 40  # Bellman sweeps inside IRL: γ^40 ≈ 0.015
 
 
-QUICK = {"seeds": 3, "ks": [2, 10, 30], "max_demos_log2": 8, "population": 8,
+QUICK = {"seeds": 3, "side": 8, "ks": [2, 10, 30], "max_demos_log2": 8, "population": 8,
          "population_demos": 256, "irl_steps": 40}
 
 

@@ -22,6 +22,9 @@ EXPERIMENT_MODULES: tuple[str, ...] = (
     "motivation",
     "absent_supervisor",
     "refusal_direction",
+    "irl_bottleneck",
+    "comparison_elbow",
+    "preference_components",
 )
 
 PLUGINS_ENV = "SHARDLAB_PLUGINS"
