@@ -3,11 +3,13 @@
 import typer
 
 from shardlab.bench import agent as agent_bench
+from shardlab.bench import values as values_bench
 from shardlab.bench import worlds as worlds_bench
 
 app = typer.Typer(help="Benchmarks against peer libraries (install the `bench` extra).")
 app.command("worlds")(worlds_bench.worlds)
 app.command("agent")(agent_bench.agent)
+app.command("values")(values_bench.values)
 
 
 @app.command("all")
@@ -17,3 +19,4 @@ def all_benchmarks(
     """Every benchmark at its default settings."""
     worlds_bench.worlds(json_out=json_out)
     agent_bench.agent(json_out=json_out)
+    values_bench.values(json_out=json_out)

@@ -55,7 +55,7 @@ TOP = 2  # components whose variance share is compared with the shuffled null's
 
 
 class Config(ExperimentConfig):
-    shuffles: PositiveInt = 100  # column-shuffled copies per seed: the null's 95th percentile
+    shuffles: PositiveInt = 50  # column-shuffled copies per seed: the null's 95th percentile
     quantile: float = Field(0.95, gt=0.5, lt=1)  # Horn's criterion at the usual 5% level
     synthetic_items: PositiveInt = 1000
     synthetic_columns: int = Field(100, ge=100)  # ambient dimension ≥ 100, as the claim asks

@@ -58,6 +58,32 @@ def maxent_gradient(mdp: GridMDP, phi: jax.Array, mu_expert: jax.Array, w: jax.A
     return mu_expert - feature_expectations(mdp, policy, phi, iters)
 
 
+class AdamCarry(NamedTuple):
+    """MaxEnt IRL's state between chunks of steps: weights and the optimiser's moments."""
+
+    w: jax.Array
+    opt: optax.OptState
+
+
+def maxent_init(k: int, lr: float = 0.05) -> AdamCarry:
+    w0 = jnp.zeros(k)
+    return AdamCarry(w0, optax.adam(lr).init(w0))
+
+
+def maxent_steps(mdp: GridMDP, phi: jax.Array, mu_expert: jax.Array, carry: AdamCarry,
+                 steps: int, lr: float = 0.05, iters: int = 60) -> AdamCarry:
+    """`steps` Adam ascent steps on the causal MaxEnt dual from `carry` (resumable)."""
+    opt = optax.adam(lr)
+
+    def step(carry: AdamCarry, _: None) -> tuple[AdamCarry, None]:
+        grad = -maxent_gradient(mdp, phi, mu_expert, carry.w, iters)
+        update, state = opt.update(grad, carry.opt)
+        return AdamCarry(carry.w + update, state), None
+
+    carry, _ = jax.lax.scan(step, carry, None, length=steps)
+    return carry
+
+
 def maxent_irl(mdp: GridMDP, phi: jax.Array, mu_expert: jax.Array, steps: int = 100,
                lr: float = 0.05, iters: int = 60) -> jax.Array:
     """Causal MaxEnt IRL by Adam ascent on the dual from w = 0; returns the reward weights.
@@ -65,17 +91,8 @@ def maxent_irl(mdp: GridMDP, phi: jax.Array, mu_expert: jax.Array, steps: int = 
     A deterministic expert has no finite maximiser (its weights grow without bound), so a fixed
     number of steps regularises, as early stopping does; only the weights' direction is used.
     """
-    opt = optax.adam(lr)
-
-    def step(carry: tuple[jax.Array, optax.OptState], _: None):
-        w, state = carry
-        grad = -maxent_gradient(mdp, phi, mu_expert, w, iters)
-        update, state = opt.update(grad, state)
-        return (w + update, state), None
-
-    w0 = jnp.zeros(phi.shape[1])
-    (w, _), _ = jax.lax.scan(step, (w0, opt.init(w0)), None, length=steps)
-    return w
+    carry = maxent_steps(mdp, phi, mu_expert, maxent_init(phi.shape[1], lr), steps, lr, iters)
+    return carry.w
 
 
 def projection_method(mdp: GridMDP, phi: jax.Array, mu_expert: jax.Array, steps: int = 30,
