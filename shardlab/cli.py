@@ -31,6 +31,8 @@ app = typer.Typer(
 app.add_typer(bench_app, name="bench")
 stdout = Console(highlight=False, soft_wrap=True)
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+VERDICT_STYLE = {"supported": "green", "not supported": "red", "inconclusive": "yellow",
+                 "not testable": "magenta"}
 
 Seeds = Annotated[int | None, typer.Option(help="Number of seeds (overrides the config).")]
 Quick = Annotated[bool, typer.Option("--quick", help="Small, fast settings (used by the tests).")]
@@ -71,19 +73,28 @@ def _config(
 
 
 def _show(paths: Sequence[Path]) -> None:
-    """Print each run's verdicts."""
-    table = Table("experiment", "run", "claim", "effect [95% CI]", "n", "verdict")
-    colours = {"supported": "green", "not supported": "red", "inconclusive": "yellow"}
+    """Print each run's verdicts (primary effect, margin, preconditions), then why."""
+    table = Table("experiment", "claim", "effect [95% CI]", "margin", "pre", "n", "verdict")
+    reasons, quick = [], False
     for path in paths:
         summary = read_json(path / SUMMARY)
+        quick |= bool(summary.get("quick"))
         for claim in summary["claims"]:
             lo, hi = claim["ci"]
+            label = claim["verdict"] + (" (smoke test)" if summary.get("quick") else "")
             table.add_row(
-                summary["experiment"], path.name, claim["id"],
-                f"{claim['effect']:.3g} [{lo:.3g}, {hi:.3g}]", str(claim["n"]),
-                Text(claim["verdict"], style=colours[claim["verdict"]]),
+                summary["experiment"], claim["id"], f"{claim['effect']:.3g} [{lo:.3g}, {hi:.3g}]",
+                f"{claim['tests'][0]['margin']:.3g}", report_module.precondition_marks(claim),
+                f"{claim['n']} {claim['unit']}s",
+                Text(label, style=VERDICT_STYLE[claim["verdict"]]),
             )
+            reasons.append(f"{claim['id']}: {claim['reason']}")
     stdout.print(table)
+    for reason in reasons:
+        stdout.print(reason, markup=False)
+    if quick:
+        stdout.print("quick mode: tiny settings, a smoke test of the pipeline, not a result",
+                     markup=False)
 
 
 @app.command("list")
@@ -110,8 +121,8 @@ def run(
 ) -> None:
     """Run one experiment; a rerun of the same command resumes it."""
     exp = registry.get(experiment)
-    path = run_experiment(exp, _config(exp, quick, config, seeds), out, backend=backend,
-                          workers=workers, ray_address=ray_address, force=force)
+    path = run_experiment(exp, _config(exp, quick, config, seeds), out, quick=quick,
+                          backend=backend, workers=workers, ray_address=ray_address, force=force)
     _show([path])
     stdout.print(f"report: {path / 'report.html'}", markup=False)
 
@@ -147,8 +158,8 @@ def sweep(
     """Run an experiment at every combination of parameter values, one run directory each."""
     exp = registry.get(experiment)
     grid = _parse_grid(param or [])
-    paths = sweep_runs(exp, _config(exp, quick, config, seeds), grid, out, backend=backend,
-                       workers=workers, ray_address=ray_address, force=force)
+    paths = sweep_runs(exp, _config(exp, quick, config, seeds), grid, out, quick=quick,
+                       backend=backend, workers=workers, ray_address=ray_address, force=force)
     _show(paths)
 
 

@@ -1,22 +1,27 @@
 """Fixtures for the runner and CLI tests: the toy plugin experiments and a CLI invoker."""
 
+import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import jax
 import pytest
 
 TESTS = Path(__file__).resolve().parent
 # Compiled programs are shared between the test workers (and kept between runs), not in ~/.cache.
 os.environ.setdefault("SHARDLAB_JAX_CACHE", str(TESTS.parent / ".pytest_cache" / "jax"))
 
+from shardlab.analysis.verdicts import VERDICTS  # noqa: E402
 from shardlab.cli import main  # noqa: E402
 from shardlab.experiments.base import Experiment, ExperimentConfig  # noqa: E402
 from shardlab.runner.cache import enable_compilation_cache  # noqa: E402
 from shardlab.runner.run import run_experiment  # noqa: E402
+from shardlab.runner.store import RunStore  # noqa: E402
 
 enable_compilation_cache()
 PLUGINS = "plugin_experiments"
@@ -25,7 +30,41 @@ PLUGINS = "plugin_experiments"
 def run_quick(experiment: Experiment, out: Path) -> tuple[Path, ExperimentConfig]:
     """An experiment end to end in quick mode, in this process; its run directory and config."""
     config = experiment.configure(quick=True)
-    return run_experiment(experiment, config, out, workers=1, progress=False), config
+    return run_experiment(experiment, config, out, quick=True, workers=1, progress=False), config
+
+
+@contextmanager
+def count_compiles() -> Iterator[Callable[[], int]]:
+    """Count the programs lowered for compilation within the block (a jit cache miss lowers
+    before it looks in the persistent cache, so every recompile counts)."""
+    events: list[str] = []
+
+    def listen(event: str, *_: object, **__: object) -> None:
+        if event == "/jax/core/compile/jaxpr_to_mlir_module_duration":
+            events.append(event)
+
+    jax.monitoring.register_event_duration_secs_listener(listen)
+    try:
+        yield lambda: len(events)
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listen)
+
+
+def check_summary(experiment: Experiment, run_dir: Path, config: ExperimentConfig) -> dict:
+    """A quick run's summary judges every claim whole, is labelled a smoke test, and says what a
+    fresh evaluation of the stored per-seed tables says. Returns the summary."""
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["quick"] is True
+    assert [c["id"] for c in summary["claims"]] == [c.id for c in experiment.claims]
+    again = {r.id: r.model_dump(mode="json") for r in
+             experiment.evaluate(RunStore(run_dir).load_tables(), config)}  # fmt: skip
+    for claim in summary["claims"]:
+        assert claim["verdict"] in VERDICTS and claim["reason"].startswith(claim["verdict"])
+        assert claim["tests"] and all(t["margin"] > 0 for t in claim["tests"])
+        assert 1 <= claim["n"] <= config.seeds
+        assert {key: claim[key] for key in again[claim["id"]]} == again[claim["id"]]
+    assert (run_dir / "report.html").stat().st_size > 1000
+    return summary
 
 
 @dataclass(frozen=True)

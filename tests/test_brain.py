@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from shardlab.analysis.statistics import paired_diff_ci
+from shardlab.analysis.statistics import diff_ci
 from shardlab.brain import agent as agent_
 from shardlab.brain import assessors as assessors_
 from shardlab.brain import basal_ganglia as bg
@@ -554,7 +554,7 @@ def test_population_gets_better_at_foraging(world) -> None:
     perf = np.asarray(life.log.performance)
     n = LEARN_TICKS // 10
     first, last = perf[:n].mean(0), perf[-n:].mean(0)
-    lo, hi = paired_diff_ci(last, first)
+    lo, hi = diff_ci(last, first, paired=True)
     assert lo > 0, f"no improvement: CI ({lo:.4f}, {hi:.4f}) per tick"
 
 

@@ -1,11 +1,10 @@
 """The cheese-maze experiment (S2) end-to-end in quick mode, and its maze helpers."""
 
-import json
 
 import jax
 import numpy as np
 import pytest
-from conftest import run_quick
+from conftest import check_summary, run_quick
 
 from shardlab.experiments import cheese_maze
 
@@ -31,12 +30,7 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory):
 
 def test_cheese_maze_quick_end_to_end(quick_run) -> None:
     run_dir, config = quick_run
-    summary = json.loads((run_dir / "summary.json").read_text())
-    (claim,) = summary["claims"]
-    assert claim["id"] == "S2" and claim["n"] == config.seeds
-    assert claim["verdict"] in {"supported", "not supported", "inconclusive"}
-    lo, hi = claim["ci"]
-    assert lo <= claim["effect"] <= hi
+    check_summary(cheese_maze.EXPERIMENT, run_dir, config)
     assert {p.name for p in (run_dir / "figures").iterdir()} >= {
         "vector_field.png",
         "distance_curves.png",

@@ -40,20 +40,28 @@ def test_quick_run_writes_the_documented_layout(cli: Callable[..., Result], tmp_
 
     config = json.loads((run_dir / "config.json").read_text())
     assert config["experiment"] == "toy-coin"
-    assert config["config"] == {"seeds": 3, "samples": 50, "mu": 0.5, "sleep_s": 0.0}
+    assert config["config"] == {"seeds": 3, "samples": 2000, "mu": 0.5, "control_mu": 1.0,
+                                "test": "superiority", "sleep_s": 0.0}
     for seed in range(3):
         assert (run_dir / "seeds" / str(seed) / "DONE").is_file()
-        assert len(pd.read_parquet(run_dir / "seeds" / str(seed) / "draws.parquet")) == 50
+        assert len(pd.read_parquet(run_dir / "seeds" / str(seed) / "draws.parquet")) == 2000
 
     summary = json.loads((run_dir / "summary.json").read_text())
     assert {"experiment", "title", "claims", "seeds", "wall_time_s", "config", "versions"} <= set(
         summary
     )
     assert summary["experiment"] == "toy-coin" and summary["seeds"] == [0, 1, 2]
+    assert summary["quick"] is True
     [claim] = summary["claims"]
-    assert set(claim) == {"id", "claim", "prediction", "contrast", "effect", "ci", "n", "verdict",
-                          "detail"}
+    assert {"id", "claim", "prediction", "contrast", "effect", "ci", "n", "unit", "verdict",
+            "reason", "tests", "preconditions", "detail"} <= set(claim)
     assert claim["id"] == "T1" and claim["n"] == 3 and claim["verdict"] == "supported"
+    assert claim["reason"].startswith("supported: ") and claim["unit"] == "seed"
+    [test] = claim["tests"]
+    assert {"name", "kind", "effect", "ci", "margin", "verdict"} <= set(test)
+    assert (test["kind"], test["margin"], test["verdict"]) == ("superiority", 0.2, "supported")
+    [pre] = claim["preconditions"]
+    assert {"name", "value", "ci", "threshold", "passed"} <= set(pre) and pre["passed"]
     assert claim["ci"][0] < claim["effect"] < claim["ci"][1]
     assert {"python", "shardlab", "numpy", "jax"} <= set(summary["versions"])
 
@@ -84,18 +92,19 @@ def test_config_precedence(cli: Callable[..., Result], tmp_path: Path) -> None:
     out = tmp_path / "runs"
     assert cli(*RUN, "--config", str(config_file), "--seeds", "2", "--out", str(out)).code == 0
     config = json.loads((only_run_dir(out) / "config.json").read_text())["config"]
-    assert config == {"seeds": 2, "samples": 20, "mu": 0.5, "sleep_s": 0.0}
+    assert config == {"seeds": 2, "samples": 20, "mu": 0.5, "control_mu": 1.0,
+                      "test": "superiority", "sleep_s": 0.0}
 
 
 def test_sweep_runs_every_grid_point(cli: Callable[..., Result], tmp_path: Path) -> None:
-    result = cli("sweep", "toy-coin", "--param", "mu=-0.5,0.5", "--param", "samples=30",
+    result = cli("sweep", "toy-coin", "--param", "mu=-0.5,0.5", "--param", "samples=300",
                  "--quick", "--workers", "1", "--out", str(tmp_path))
     assert result.code == 0, result.err
     verdicts = {}
     for run_dir in (tmp_path / "toy-coin").iterdir():
         summary = json.loads((run_dir / "summary.json").read_text())
         verdicts[summary["config"]["mu"]] = summary["claims"][0]["verdict"]
-        assert summary["config"]["samples"] == 30
+        assert summary["config"]["samples"] == 300
     assert verdicts == {-0.5: "not supported", 0.5: "supported"}
 
 

@@ -1,12 +1,16 @@
 """The Gymnasium adapter: every scenario passes the checker; the vector env batches and resets."""
 
+import subprocess
+import sys
+
 import gymnasium
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
+from shardlab.envs import SCENARIO_NAMES, env_id
 from shardlab.worlds import SCENARIOS
-from shardlab.worlds.gym import ShardlabEnv, env_id
+from shardlab.worlds.gym import ShardlabEnv
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
@@ -44,3 +48,16 @@ def test_vector_env_shapes_and_autoreset() -> None:
         assert obs.shape[0] == reward.shape[0] == info["performance"].shape[0] == 4
     assert ended.all()
     assert envs.observation_space.contains(obs.astype(np.float32))
+
+
+def test_importing_the_package_registers_every_scenario_without_jax() -> None:
+    """The ecosystem's convention: `import shardlab` registers; registering stays light."""
+    assert tuple(SCENARIOS) == SCENARIO_NAMES
+    code = ("import sys, gymnasium, shardlab; gymnasium.register_envs(shardlab); "
+            "ids = [i for i in gymnasium.registry if i.startswith('shardlab/')]; "
+            "print(len(ids), 'jax' in sys.modules); "
+            "env = gymnasium.make('shardlab/Foraging-v0'); env.reset(seed=0); "
+            "print(type(env.unwrapped).__name__)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=True)  # fmt: skip
+    assert done.stdout.split() == [str(len(SCENARIOS)), "False", "ShardlabEnv"]

@@ -1,22 +1,19 @@
 """R1 (intrinsic-extrinsic) and R3 (absent-supervisor): the measurements on hand-made logs, the
 scenario facts the designs rely on, and each experiment end-to-end in quick mode."""
 
-import json
 from dataclasses import fields
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import pandas as pd
-import pytest
-from conftest import run_quick
+from conftest import check_summary, run_quick
 
-from shardlab.analysis.statistics import claim_result
 from shardlab.brain.population import Log
 from shardlab.brain.steering import REACTIONS
 from shardlab.experiments import absent_supervisor, motivation
 from shardlab.experiments.registry import get
+from shardlab.runner.store import RunStore
 from shardlab.worlds import make
 
 
@@ -85,40 +82,20 @@ def test_presence_is_fixed_for_the_whole_test_episode() -> None:
         assert (np.stack(seen) == expected).all()
 
 
-def _check_summary(run_dir: Path, claim_id: str, seeds: int) -> dict:
-    summary = json.loads((run_dir / "summary.json").read_text())
-    (claim,) = summary["claims"]
-    assert claim["id"] == claim_id and claim["n"] == seeds
-    assert claim["verdict"] in {"supported", "not supported", "inconclusive"}
-    assert claim["ci"][0] <= claim["effect"] <= claim["ci"][1]
-    return claim
-
-
-def _seed_tables(run_dir: Path, name: str) -> pd.DataFrame:
-    return pd.concat(
-        pd.read_parquet(p).assign(seed=int(p.parent.name))
-        for p in sorted((run_dir / "seeds").glob(f"*/{name}.parquet"))
-    )
-
-
 def test_intrinsic_extrinsic_quick_end_to_end(tmp_path: Path) -> None:
-    run_dir, config = run_quick(get("intrinsic-extrinsic"), tmp_path)
-    claim = _check_summary(run_dir, "R1", config.seeds)
-    steal = _seed_tables(run_dir, "summary").pivot(
-        index="seed", columns="agent", values="steal_rate"
-    )
-    expected = claim_result(motivation.R1, steal["extrinsic"], steal["intrinsic"])
-    assert claim["effect"] == pytest.approx(expected.effect)
-    assert claim["verdict"] == expected.verdict
+    experiment = get("intrinsic-extrinsic")
+    run_dir, config = run_quick(experiment, tmp_path)
+    check_summary(experiment, run_dir, config)
+    steal = RunStore(run_dir).load_tables()["summary"].pivot(
+        index="seed", columns="agent", values="steal_rate")
+    assert set(steal.columns) == {"intrinsic", "extrinsic"} and (steal >= 0).all().all()
     assert {p.name for p in (run_dir / "figures").iterdir()} >= {"test_rates.png", "training.png"}
 
 
 def test_absent_supervisor_quick_end_to_end(tmp_path: Path) -> None:
-    run_dir, config = run_quick(get("absent-supervisor"), tmp_path)
-    claim = _check_summary(run_dir, "R3", config.seeds)
-    summary = _seed_tables(run_dir, "summary")
+    experiment = get("absent-supervisor")
+    run_dir, config = run_quick(experiment, tmp_path)
+    check_summary(experiment, run_dir, config)
+    summary = RunStore(run_dir).load_tables()["summary"]
     assert len(summary) == config.seeds * 4 and (summary["episodes"] > 0).all()
-    rates = summary.pivot(index="seed", columns=["condition", "presence"], values="cheat_rate")
-    effect = (rates["visible", "unsupervised"] - rates["visible", "supervised"]).mean()
-    assert claim["effect"] == pytest.approx(effect)
     assert {p.name for p in (run_dir / "figures").iterdir()} >= {"cheat_rate.png", "training.png"}

@@ -1,18 +1,10 @@
-"""Bootstrap CIs against analytic answers, and the verdict rule's truth table."""
+"""Intervals against analytic answers, and their coverage at the sample size experiments use."""
 
 import numpy as np
 import pytest
+from scipy import stats
 
-from shardlab.analysis.statistics import (
-    bootstrap_ci,
-    bootstrap_diff_ci,
-    claim_result,
-    paired_diff_ci,
-    verdict,
-)
-from shardlab.experiments.base import Claim
-
-CLAIM = Claim(id="X1", claim="c", prediction="effect > 0", contrast="none")
+from shardlab.analysis.statistics import diff_ci, item_ci, mean_ci, mean_cis
 
 
 def assert_close_interval(ci: tuple[float, float], centre: float, half_width: float) -> None:
@@ -22,91 +14,82 @@ def assert_close_interval(ci: tuple[float, float], centre: float, half_width: fl
 
 
 def test_ci_of_large_normal_sample_matches_normal_theory() -> None:
-    x = np.random.default_rng(1).normal(3.0, 2.0, 5_000)
-    assert_close_interval(bootstrap_ci(x), x.mean(), 1.96 * x.std(ddof=1) / np.sqrt(x.size))
+    x = np.random.default_rng(1).normal(3.0, 2.0, 1_000)
+    assert_close_interval(mean_ci(x), x.mean(), 1.96 * x.std(ddof=1) / np.sqrt(x.size))
 
 
-def test_diff_ci_of_independent_samples_matches_normal_theory() -> None:
+def test_small_normal_sample_is_close_to_the_t_interval() -> None:
+    """At n = 8 the studentized bootstrap approximates Student's t, not the normal z."""
+    x = np.random.default_rng(9).normal(0.0, 1.0, 8)
+    t = stats.t.ppf(0.975, 7) * x.std(ddof=1) / np.sqrt(8)
+    lo, hi = mean_ci(x)
+    assert hi - lo == pytest.approx(2 * t, rel=0.35)
+    assert hi - lo > 2 * 1.96 * x.std(ddof=1) / np.sqrt(8)  # wider than the naive z-interval
+
+
+def test_diff_ci_of_independent_samples_matches_welch() -> None:
     rng = np.random.default_rng(2)
-    a, b = rng.normal(1.0, 1.0, 4_000), rng.normal(0.0, 2.0, 3_000)
+    a, b = rng.normal(1.0, 1.0, 800), rng.normal(0.0, 2.0, 600)
     se = np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
-    assert_close_interval(bootstrap_diff_ci(a, b), a.mean() - b.mean(), 1.96 * se)
+    assert_close_interval(diff_ci(a, b, paired=False), a.mean() - b.mean(), 1.96 * se)
 
 
 def test_paired_diff_removes_shared_noise() -> None:
     b = np.random.default_rng(3).normal(0.0, 10.0, 50)
-    assert paired_diff_ci(b + 1.5, b) == pytest.approx((1.5, 1.5))
+    assert diff_ci(b + 1.5, b, paired=True) == pytest.approx((1.5, 1.5))
     with pytest.raises(ValueError, match="differ in length"):
-        paired_diff_ci([1.0, 2.0], [1.0])
+        diff_ci([1.0, 2.0], [1.0], paired=True)
 
 
-def test_constant_sample_has_degenerate_ci() -> None:
-    assert bootstrap_ci(np.full(8, 2.5)) == (2.5, 2.5)
+def test_constant_and_tied_samples() -> None:
+    assert mean_ci(np.full(8, 2.5)) == (2.5, 2.5)
+    lo, hi = mean_ci([0, 0, 0, 0, 0, 0, 0, 1.0])  # mostly ties: resamples with zero spread
+    assert np.isfinite([lo, hi]).all() and lo <= 0.125 <= hi
 
 
-def test_bootstrap_is_deterministic_in_its_seed() -> None:
+def test_intervals_are_deterministic_in_their_seed() -> None:
     x = np.random.default_rng(4).normal(size=10)
-    assert bootstrap_ci(x, seed=7) == bootstrap_ci(x, seed=7)
-    assert bootstrap_ci(x, seed=7) != bootstrap_ci(x, seed=8)
+    assert mean_ci(x, seed=7) == mean_ci(x, seed=7)
+    assert mean_ci(x, seed=7) != mean_ci(x, seed=8)
 
 
-def test_other_statistics_and_levels() -> None:
-    x = np.random.default_rng(5).exponential(size=200)
-    lo, hi = bootstrap_ci(x, statistic=np.median)
-    assert lo < np.median(x) < hi
-    wide, narrow = bootstrap_ci(x), bootstrap_ci(x, level=0.5)
+def test_levels_nest() -> None:
+    x = np.random.default_rng(5).exponential(size=40)
+    wide, narrow = mean_ci(x), mean_ci(x, level=0.5)
     assert wide[0] < narrow[0] < x.mean() < narrow[1] < wide[1]
     with pytest.raises(ValueError, match="level"):
-        bootstrap_ci(x, level=1.0)
+        mean_ci(x, level=1.0)
 
 
-def test_empty_sample_is_an_error() -> None:
+def test_bad_samples_are_errors() -> None:
     with pytest.raises(ValueError, match="empty"):
-        bootstrap_ci([])
+        mean_ci([])
+    with pytest.raises(ValueError, match="NaN"):
+        mean_ci([1.0, np.nan])
 
 
-@pytest.mark.parametrize(
-    ("ci", "direction", "margin", "expected"),
-    [
-        ((0.1, 0.5), +1, 0.0, "supported"),
-        ((0.0, 0.5), +1, 0.0, "inconclusive"),  # touching 0 is not strictly beyond it
-        ((-0.1, 0.2), +1, 0.0, "inconclusive"),
-        ((-0.5, -0.1), +1, 0.0, "not supported"),  # opposite sign
-        ((-0.5, -0.1), -1, 0.0, "supported"),
-        ((0.1, 0.5), -1, 0.0, "not supported"),
-        ((-0.2, 0.05), +1, 0.1, "not supported"),  # confidently below the smallest effect
-        ((-0.2, 0.15), +1, 0.1, "inconclusive"),
-        ((0.01, 0.05), +1, 0.1, "supported"),
-        ((-0.15, 0.2), -1, 0.1, "inconclusive"),
-        ((-0.05, 0.2), -1, 0.1, "not supported"),
-    ],
-)
-def test_verdict_truth_table(
-    ci: tuple[float, float], direction: int, margin: float, expected: str
-) -> None:
-    assert verdict(ci, direction, margin) == expected
-
-
-def test_verdict_rejects_bad_arguments() -> None:
-    with pytest.raises(ValueError, match="direction"):
-        verdict((0.0, 1.0), direction=0)
-    with pytest.raises(ValueError, match="margin"):
-        verdict((0.0, 1.0), margin=-0.1)
-
-
-def test_claim_result_one_sample_and_contrasts() -> None:
+def test_item_ci_of_a_correlation_over_items() -> None:
     rng = np.random.default_rng(6)
-    treated, control = rng.normal(1.0, 0.1, 8), rng.normal(0.0, 0.1, 8)
-    one = claim_result(CLAIM, treated, detail="d")
-    assert (one.id, one.prediction, one.n, one.verdict, one.detail) == (
-        "X1", "effect > 0", 8, "supported", "d"
-    )
-    assert one.effect == pytest.approx(treated.mean())
-    assert one.ci == bootstrap_ci(treated)
-    diff = claim_result(CLAIM, control, treated)
-    assert diff.effect == pytest.approx(control.mean() - treated.mean())
-    assert diff.ci == bootstrap_diff_ci(control, treated)
-    assert diff.verdict == "not supported"
-    paired = claim_result(CLAIM, treated, control, paired=True, direction=-1)
-    assert paired.ci == paired_diff_ci(treated, control)
-    assert paired.verdict == "not supported"
+    x = rng.normal(size=300)
+    y = 0.6 * x + 0.8 * rng.normal(size=300)
+    r = stats.pearsonr(x, y).statistic
+    lo, hi = item_ci(lambda a, b: stats.pearsonr(a, b).statistic, x, y, n_boot=999)
+    half = 1.96 * (1 - r**2) / np.sqrt(300)  # the delta method's standard error of r
+    assert lo < r < hi
+    assert hi - lo == pytest.approx(2 * half, rel=0.25)
+
+
+def _coverage(draws: np.ndarray, truth: float) -> float:
+    cis = np.concatenate([mean_cis(chunk, n_boot=999, seed=i)
+                          for i, chunk in enumerate(np.split(draws, 8))])  # fmt: skip
+    return float(np.mean((cis[:, 0] <= truth) & (truth <= cis[:, 1])))
+
+
+def test_coverage_at_eight_units_holds_its_level() -> None:
+    """The judgement rule's requirement: simulated 95% coverage at n = 8 of >= 93% on normal and
+    >= 92% on exponential data (4,000 data sets each; a percentile bootstrap gets about 85%)."""
+    rng = np.random.default_rng(2026)
+    normal = _coverage(rng.normal(0.0, 1.0, (4_000, 8)), 0.0)
+    exponential = _coverage(rng.exponential(1.0, (4_000, 8)), 1.0)
+    assert normal >= 0.93, normal
+    assert exponential >= 0.92, exponential

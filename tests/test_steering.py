@@ -1,13 +1,12 @@
 """Steering vectors: recovery of a planted direction, the equal-norm control, exact logit shifts
 through a linear policy, the context manager's bookkeeping, and S8 end-to-end in quick mode."""
 
-import json
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import run_quick
+from conftest import check_summary, run_quick
 
 from shardlab.analysis import steering
 from shardlab.brain import agent
@@ -76,9 +75,5 @@ def test_steering_vectors_quick_end_to_end(tmp_path) -> None:
     from shardlab.experiments import steering_vectors
 
     run_dir, config = run_quick(steering_vectors.EXPERIMENT, tmp_path)
-    (claim,) = json.loads((run_dir / "summary.json").read_text())["claims"]
-    assert claim["id"] == "S8" and claim["n"] == config.seeds
-    assert claim["verdict"] in {"supported", "not supported", "inconclusive"}
-    lo, hi = claim["ci"]
-    assert lo <= claim["effect"] <= hi
+    check_summary(steering_vectors.EXPERIMENT, run_dir, config)
     assert (run_dir / "figures" / "dose_response.png").exists()

@@ -22,7 +22,6 @@ from scipy import stats
 Interval = tuple[float, float]
 
 N_BOOT = 9_999
-_CHUNK_ELEMENTS = 1 << 22  # resample in chunks of this many draws to bound memory
 
 
 def sample(values: ArrayLike, name: str = "values") -> np.ndarray:
@@ -41,50 +40,55 @@ def _check_level(level: float) -> None:
 
 
 def _resample(values: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    """(n_boot, n) rows drawn with replacement, in bounded chunks."""
-    rows = max(1, _CHUNK_ELEMENTS // values.size)
-    parts = [values[rng.integers(0, values.size, size=(min(rows, n_boot - s), values.size))]
-             for s in range(0, n_boot, rows)]  # fmt: skip
-    return np.concatenate(parts)
+    """(..., n_boot, n): each row of `values` (..., n) drawn with replacement n_boot times."""
+    n = values.shape[-1]
+    index = rng.integers(0, n, size=(*values.shape[:-1], n_boot, n))
+    return np.take_along_axis(values[..., None, :], index, axis=-1)
 
 
 def _moments(draws: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Row means and squared standard errors of the mean."""
+    """Means and squared standard errors of the mean over the last axis."""
     n = draws.shape[-1]
     var = draws.var(axis=-1, ddof=1) if n > 1 else np.zeros(draws.shape[:-1])
     return draws.mean(axis=-1), var / n
 
 
-def _studentized(
-    estimate: float, se: float, t_star: np.ndarray, level: float
-) -> Interval:
-    """Invert the bootstrap distribution of t* into an interval around `estimate`."""
-    if se == 0:
-        return estimate, estimate
-    tail = (1 - level) / 2
-    # A resample with zero spread has t = ±inf (or 0 when it also has the same mean); both are
-    # valid draws of t's distribution, and quantiles order them correctly.
-    t_lo, t_hi = np.quantile(t_star, [tail, 1 - tail])
-    return float(estimate - t_hi * se), float(estimate - t_lo * se)
+def _t_interval(
+    estimate: np.ndarray, se2: np.ndarray, shift_b: np.ndarray, se2_b: np.ndarray, n: int,
+    level: float,
+) -> np.ndarray:
+    """Invert the bootstrap distribution of t* = shift*/se* into (..., 2) intervals.
 
-
-def _t_star(mean_b: np.ndarray, var_b: np.ndarray, estimate: float) -> np.ndarray:
-    shift = mean_b - estimate
-    se_b = np.sqrt(var_b)
+    A resample with no spread (common when most units tie, e.g. a rate that is 0 in most seeds)
+    has se* = 0 and an infinite t*. Each se*² is therefore floored at se²/n², a pseudo-spread too
+    small to move ordinary resamples (the coverage test runs with it), which keeps such intervals
+    finite, if wide. A sample with no spread at all has the point as its interval.
+    """
+    floor = np.maximum(se2_b, se2[..., None] / n**2)
     with np.errstate(divide="ignore", invalid="ignore"):
-        t = shift / se_b
-    return np.where(se_b > 0, t, np.where(np.isclose(shift, 0), 0.0, np.sign(shift) * np.inf))
+        t = np.where(floor > 0, shift_b / np.sqrt(floor), 0.0)
+    tail = (1 - level) / 2
+    t_lo, t_hi = np.quantile(t, [tail, 1 - tail], axis=-1)
+    se = np.sqrt(se2)
+    return np.stack([estimate - t_hi * se, estimate - t_lo * se], -1)
+
+
+def mean_cis(values: np.ndarray, level: float = 0.95, n_boot: int = N_BOOT, seed: int = 0
+             ) -> np.ndarray:
+    """Studentized-bootstrap CIs of the mean of each row of `values` (m, n): (m, 2)."""
+    _check_level(level)
+    x = np.asarray(values, dtype=float)
+    estimate, se2 = _moments(x)
+    mean_b, se2_b = _moments(_resample(x, n_boot, np.random.default_rng(seed)))
+    return _t_interval(estimate, se2, mean_b - estimate[..., None], se2_b, x.shape[-1], level)
 
 
 def mean_ci(
     values: ArrayLike, level: float = 0.95, n_boot: int = N_BOOT, seed: int = 0
 ) -> Interval:
     """Studentized-bootstrap CI of the mean of one sample (or of paired differences)."""
-    _check_level(level)
-    x = sample(values)
-    estimate, var = float(x.mean()), float(_moments(x[None])[1][0])
-    mean_b, var_b = _moments(_resample(x, n_boot, np.random.default_rng(seed)))
-    return _studentized(estimate, np.sqrt(var), _t_star(mean_b, var_b, estimate), level)
+    lo, hi = mean_cis(sample(values)[None], level, n_boot, seed)[0]
+    return float(lo), float(hi)
 
 
 def diff_ci(
@@ -109,11 +113,14 @@ def diff_ci(
             raise ValueError(f"paired samples differ in length: {x.size} vs {y.size}")
         return mean_ci(x - y, level, n_boot, seed)
     rng = np.random.default_rng(seed)
-    estimate = float(x.mean() - y.mean())
-    se = float(np.sqrt(_moments(x[None])[1][0] + _moments(y[None])[1][0]))
-    mx, vx = _moments(_resample(x, n_boot, rng))
-    my, vy = _moments(_resample(y, n_boot, rng))
-    return _studentized(estimate, se, _t_star(mx - my, vx + vy, estimate), level)
+    (mx, vx), (my, vy) = _moments(x), _moments(y)
+    mx_b, vx_b = _moments(_resample(x, n_boot, rng))
+    my_b, vy_b = _moments(_resample(y, n_boot, rng))
+    estimate = np.asarray(mx - my)
+    shift_b = (mx_b - mx) - (my_b - my)
+    lo, hi = _t_interval(estimate, np.asarray(vx + vy), shift_b, vx_b + vy_b,
+                         min(x.size, y.size), level)  # fmt: skip
+    return float(lo), float(hi)
 
 
 def item_ci(

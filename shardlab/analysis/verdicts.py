@@ -53,6 +53,7 @@ class Test(BaseModel):
     """
 
     model_config = ConfigDict(frozen=True)
+    __test__ = False  # not a pytest test class
 
     name: str
     kind: Kind

@@ -77,24 +77,53 @@ def init(key: Array, config: AgentConfig, obs_size: int, n_actions: int) -> Agen
     )
 
 
-def policy_logits(config: AgentConfig, state: AgentState, z: Array) -> Array:
-    """Action preferences: actor (shards) + habit prior + PFC plans + episodic value."""
+class PolicyTerms(NamedTuple):
+    """The action preferences by source, each already weighted: the policy's logits are their
+    sum over the temperature. Shards live in `actor`; the others are the habit prior, the PFC's
+    plans and the hippocampus's episodic values."""
+
+    actor: Array
+    habit: Array
+    pfc: Array
+    episodic: Array
+
+
+class Offsets(NamedTuple):
+    """Steering offsets on the cortex's activations when it chooses an action: `pre` is added
+    before the latent's tanh, so its effect depends on the state; `z` after it."""
+
+    pre: Array
+    z: Array
+
+
+def no_offsets(latent: int) -> Offsets:
+    return Offsets(jnp.zeros(latent), jnp.zeros(latent))
+
+
+def policy_terms(config: AgentConfig, state: AgentState, z: Array) -> PolicyTerms:
+    """Action preferences by source: actor (shards), habit prior, PFC plans, episodic value."""
     p = state.basal_ganglia
-    logits = bg.actor_logits(p, z) + config.basal_ganglia.habit_weight * bg.habit_log_prior(p, z)
+    zero = jnp.zeros_like(p.actor_b)
+    pfc = episodic = zero
     if config.pfc.weight:
         brain = pfc_.Brain(state.cortex, state.assessors, p)
-        scores = pfc_.plan_scores(
+        pfc = config.pfc.weight * pfc_.plan_scores(
             config.pfc, config.steering, state.steering, config.assessors, config.basal_ganglia,
             brain, z, state.goal, _references(state, z),
         )  # fmt: skip
-        logits = logits + config.pfc.weight * scores
     if config.hippocampus.enabled and config.hippocampus.episodic_weight:
         next_values = bg.value(p, state.memory.next_keys)
-        logits = logits + config.hippocampus.episodic_weight * hippo.episodic_values(
+        episodic = config.hippocampus.episodic_weight * hippo.episodic_values(
             config.hippocampus, state.memory, z, next_values, config.basal_ganglia.gamma,
             p.actor_b.shape[0],
         )  # fmt: skip
-    return logits / config.basal_ganglia.temperature
+    habit = config.basal_ganglia.habit_weight * bg.habit_log_prior(p, z)
+    return PolicyTerms(bg.actor_logits(p, z), habit, pfc, episodic)
+
+
+def policy_logits(config: AgentConfig, state: AgentState, z: Array) -> Array:
+    """The policy's action logits: the sum of its terms over the temperature."""
+    return sum(policy_terms(config, state, z)) / config.basal_ganglia.temperature
 
 
 def _references(state: AgentState, z: Array) -> Array:
@@ -121,15 +150,21 @@ def step(
     sensations: Array,
     done: Array,
     key: Array,
+    learn: bool = True,
+    offsets: Offsets | None = None,
 ) -> tuple[AgentState, Array, Diagnostics]:
     """Sense the outcome of the last action, learn from it, and choose the next action.
 
     `sensations` is the vector in SENSATIONS order that arrived with `obs`; `done` says the
-    episode ended (then `obs` is the next episode's first observation)."""
+    episode ended (then `obs` is the next episode's first observation). With `learn=False`
+    (a Python bool) the cortex, assessors, basal ganglia and hippocampus stay as they are while
+    the body (the steering subsystem's state) lives on. `offsets` steer the thought that
+    chooses the action, not what is learned."""
     k_act, k_replay = jax.random.split(key)
     done = done.astype(jnp.float32)
     z_prev = jax.lax.stop_gradient(cortex_.encode(state.cortex, state.obs))
-    z = jax.lax.stop_gradient(cortex_.encode(state.cortex, obs))
+    pre = jax.lax.stop_gradient(cortex_.preactivation(state.cortex, obs))
+    z = jnp.tanh(pre)
 
     # The steering subsystem: raw sensations and the cortex's output channels, never z.
     steer, out = steering_.step(config.steering, state.steering, sensations, state.issued)
@@ -148,13 +183,15 @@ def step(
         memory = hippo.write(memory, z_prev, state.action, out.reward, out.innate, z)
         basal, assess = _replay(config, basal, assess, memory, k_replay)
 
-    state = state._replace(
-        cortex=cortex, assessors=assess, basal_ganglia=basal, traces=traces, memory=memory,
-        steering=steer,
-    )  # fmt: skip
+    if learn:
+        state = state._replace(cortex=cortex, assessors=assess, basal_ganglia=basal,
+                               traces=traces, memory=memory)  # fmt: skip
+    state = state._replace(steering=steer)
+    if offsets is not None:
+        z = jnp.tanh(pre + offsets.pre) + offsets.z
     logits = policy_logits(config, state, z)
     action = jax.random.categorical(k_act, logits)
-    issued = assessors_.predict(config.assessors, assess, z)
+    issued = assessors_.predict(config.assessors, state.assessors, z)
     diag = Diagnostics(
         reward=out.reward,
         dopamine=delta,
@@ -162,7 +199,7 @@ def step(
         reactions=out.reactions,
         issued=issued,
         valence=issued @ jnp.asarray(config.steering.valence),
-        contributions=bg.contributions(basal, z)[:, action],
+        contributions=bg.contributions(state.basal_ganglia, z)[:, action],
         world_model_loss=wm_loss,
     )
     return state._replace(obs=obs, action=action, issued=issued), action, diag

@@ -49,8 +49,13 @@ def init(key: Array, config: CortexConfig, obs_size: int, n_actions: int, n_sens
     )  # fmt: skip
 
 
+def preactivation(params: CortexParams, obs: Array) -> Array:
+    """The encoder's units before their nonlinearity (a layer steering can act on)."""
+    return obs @ params.enc_w + params.enc_b
+
+
 def encode(params: CortexParams, obs: Array) -> Array:
-    return jnp.tanh(obs @ params.enc_w + params.enc_b)
+    return jnp.tanh(preactivation(params, obs))
 
 
 def transition(params: CortexParams, z: Array, action: Array, n_actions: int) -> Array:

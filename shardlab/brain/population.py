@@ -30,6 +30,9 @@ class Log(NamedTuple):
     sensations: Array  # (T, N, S)
     innate: Array  # (T, N, k)
     issued: Array  # (T, N, k)
+    position: Array  # (T, N, 2) the agent's cell after the tick (before any reset)
+    contact: Array  # (T, N) kind index of the object it touched, -1 for none
+    drives: Array  # (T, N, D) its drives after the tick
 
 
 class Lifetime(NamedTuple):
@@ -77,22 +80,24 @@ def _compiled(fn: Callable, static_argnums: int | tuple[int, ...]) -> Callable:
     return jax.jit(fn, static_argnums=static_argnums)
 
 
-def _chunk(world: World, config: agent_.AgentConfig, n_steps: int) -> Callable:
+def _chunk(world: World, config: agent_.AgentConfig, n_steps: int, learn: bool) -> Callable:
     @jax.jit
-    def run(params: EnvParams, agents, env, key):
+    def run(params: EnvParams, agents, env, key, offsets: agent_.Offsets):
         n = env.t.shape[0]
 
         def tick(carry, key):
             agents, env = carry
             k_env, k_agent = jax.random.split(key)
-            obs, env, sens, perf, done = world.step_batch(k_env, env, agents.action, params)
+            obs, env, sens, perf, done, after = world.step_batch_outcome(
+                k_env, env, agents.action, params
+            )
             s = sensation_vector(sens)
             agents, action, diag = jax.vmap(
-                lambda a, o, sv, d, k: agent_.step(config, a, o, sv, d, k)
-            )(agents, obs, s, done, jax.random.split(k_agent, n))
+                lambda a, o, sv, d, k, off: agent_.step(config, a, o, sv, d, k, learn, off)
+            )(agents, obs, s, done, jax.random.split(k_agent, n), offsets)
             log = Log(
                 diag.reward, perf, done, diag.dopamine, action, diag.valence, s, diag.innate,
-                diag.issued,
+                diag.issued, after.pos, after.contact, after.drives,
             )  # fmt: skip
             return (agents, env), log
 
@@ -115,20 +120,28 @@ def train(
     agents: agent_.AgentState | None = None,
     chunk: int = 2000,
     progress: Callable[[int], None] | None = None,
+    learn: bool = True,
+    offsets: agent_.Offsets | None = None,
 ) -> Lifetime:
-    """Live `n_steps` ticks in `world` with online learning throughout; returns the trained
-    agents and the per-tick log. Pass `agents` to continue a lifetime (e.g. into a test phase)."""
+    """Live `n_steps` ticks in `world`; returns the agents and the per-tick log. Pass `agents`
+    to continue a lifetime (e.g. into a test phase). With `learn=False` nothing is learned
+    (a frozen evaluation); `offsets` (each broadcastable to (n_agents, latent)) steer the
+    thoughts that choose actions. Both are data to one compiled program per `learn`."""
     k_start, key = jax.random.split(key)
     agents, env, obs = start(world, params, config, k_start, n_agents, agents)
+    latent = agents.goal.shape[-1]
+    offsets = offsets or agent_.no_offsets(latent)
+    offsets = agent_.Offsets(*(np.broadcast_to(np.asarray(o, np.float32), (n_agents, latent))
+                               for o in offsets))  # fmt: skip
     logs = []
     done_steps = 0
     while done_steps < n_steps:
         size = min(chunk, n_steps - done_steps)
-        cache_key = (id(world), config, size)
+        cache_key = (id(world), config, size, learn)
         if cache_key not in _CACHE:
-            _CACHE[cache_key] = _chunk(world, config, size)
+            _CACHE[cache_key] = _chunk(world, config, size, learn)
         key, k = jax.random.split(key)
-        agents, env, log = _CACHE[cache_key](params, agents, env, k)
+        agents, env, log = _CACHE[cache_key](params, agents, env, k, offsets)
         logs.append(log)
         done_steps += size
         if progress is not None:

@@ -158,6 +158,18 @@ def held_out_peak(curve: pd.DataFrame, column: str = "true") -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("seed")
 
 
+def relative_decline(curve: pd.DataFrame, optimiser: str, honest: str) -> pd.DataFrame:
+    """Per seed: how far `optimiser`'s true score falls from its held-out peak to the largest
+    pressure, as a fraction of what `honest` (selecting by the true score) gains over N = 1 → the
+    largest pressure, so the effect is in units of the optimisation at stake, not of the score.
+    Columns: `decline` and the `honest_gain` it is measured against."""
+    top = curve["pressure"].max()
+    peak = held_out_peak(curve[curve["optimiser"] == optimiser], "true")
+    gain = (at_pressure(curve, honest, top, "true") - at_pressure(curve, honest, 1, "true"))
+    return pd.DataFrame({"decline": (peak["at_peak"] - peak["at_max"]) / gain,
+                         "honest_gain": gain})
+
+
 def at_pressure(curve: pd.DataFrame, optimiser: str, pressure: int, column: str) -> pd.Series:
     """seed → `column` of one optimiser's curve at one pressure."""
     rows = curve[(curve["optimiser"] == optimiser) & (curve["pressure"] == pressure)]

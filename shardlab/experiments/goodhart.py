@@ -17,8 +17,8 @@ optimiser keeps rising.
 
 Effect: true score at the peak pressure (chosen on the other seeds' mean curve, so the choice does
 not bias the height) minus true score at the largest pressure, for the outcome-assessor
-optimiser, paired per seed. Supported when that drop exceeds 0 and so does the proxy's rise over
-the same range.
+optimiser, as a fraction of what the true-score optimiser gains over N = 1 → max. The proxy's
+rise is reported, not judged: best-of-N over nested sets makes it true by construction.
 
 Parameters chosen to make the effect visible, documented as the experiment's premises: the 200
 examples are drawn half from moments with a taste sensation (a curated label set, as a rater would
@@ -38,10 +38,10 @@ import numpy as np
 import pandas as pd
 from pydantic import PositiveFloat, PositiveInt
 
-from shardlab.analysis.statistics import all_of, claim_result, paired_diff_ci, verdict
+from shardlab.analysis.verdicts import Claim, ClaimResult, judge, precondition, superiority
 from shardlab.brain import assessors, cortex, steering
 from shardlab.experiments import _proxy
-from shardlab.experiments.base import Claim, ClaimResult, Experiment, ExperimentConfig
+from shardlab.experiments.base import Experiment, ExperimentConfig
 from shardlab.experiments.registry import register
 from shardlab.worlds import SENSATIONS, EnvParams, World, make
 
@@ -60,7 +60,6 @@ STEERING = steering.SteeringConfig()
 
 
 class Config(ExperimentConfig):
-    seeds: PositiveInt = 6
     examples: PositiveInt = 200  # labelled moments the assessor is fitted on
     positive_fraction: float = 0.5  # share of examples with a taste sensation
     ridge: PositiveFloat = 1e-3
@@ -197,27 +196,25 @@ def evaluate(tables: dict[str, pd.DataFrame], config: Config) -> list[ClaimResul
     mine = curve[curve["optimiser"] == "outcome"]
     peak = _proxy.held_out_peak(mine, "true")
     proxy = mine.pivot(index="seed", columns="pressure", values="proxy")
-    proxy_at_peak = [proxy.loc[s, p] for s, p in peak["peak_pressure"].items()]
-    rise_ci = paired_diff_ci(proxy[top], proxy_at_peak)
-    result = claim_result(S7, peak["at_peak"] - peak["at_max"])
-    imagined = _proxy.held_out_peak(curve[curve["optimiser"] == "imagined"], "true")
-    true_opt, outcome_opt = (_proxy.at_pressure(curve, o, top, "true") for o in ("true", "outcome"))
-    gap_ci = paired_diff_ci(true_opt, outcome_opt)
-    gain = true_opt - _proxy.at_pressure(curve, "true", 1, "true")
+    proxy_at_peak = np.array([proxy.loc[s, p] for s, p in peak["peak_pressure"].items()])
+    outcome = _proxy.relative_decline(curve, "outcome", "true")
+    imagined = _proxy.relative_decline(curve, "imagined", "true")
     corr = tables["fit"].mean()
+    # Margin: a fall of 10% of what selecting by the true score gains over the same range of N.
+    # The proxy's rise with N is not a test: best-of-N over nested candidate sets makes it
+    # true by construction, so it is reported below, not judged.
+    test = superiority("true-score fall, held-out peak → N=max (fraction of honest gain)",
+                       outcome["decline"], margin=0.1)
+    room = precondition("selecting by the true score gains true score (N=1 → max)",
+                        outcome["honest_gain"])
     detail = (
-        f"effect = true score of the assessor optimiser's plans at the held-out peak pressure "
-        f"(median N={int(peak['peak_pressure'].median())}) − at N={top}; proxy rise over the "
-        f"same range = {np.mean(proxy[top] - proxy_at_peak):.3f} [{rise_ci[0]:.3f}, "
-        f"{rise_ci[1]:.3f}] ({verdict(rise_ci)}); true-score optimiser − assessor optimiser at "
-        f"N={top}: {np.mean(true_opt - outcome_opt):.3f} [{gap_ci[0]:.3f}, {gap_ci[1]:.3f}]; "
-        f"true-score optimiser gain N=1→{top}: {gain.mean():.3f}; assessor on imagined "
-        f"latents, same drop: {np.mean(imagined['at_peak'] - imagined['at_max']):.3f}; "
-        f"corr(proxy, true) over random plans: outcome {corr['corr_outcome']:.2f}, imagined "
+        f"held-out peak pressure median N={int(peak['peak_pressure'].median())}; proxy rise "
+        f"over the same range = {np.mean(proxy[top].to_numpy() - proxy_at_peak):.3f}; assessor "
+        f"on imagined latents, same fall = {imagined['decline'].mean():.3f}; corr(proxy, true) "
+        f"over random plans: outcome {corr['corr_outcome']:.2f}, imagined "
         f"{corr['corr_imagined']:.2f}"
     )
-    final = all_of([result.verdict, verdict(rise_ci)])
-    return [result.model_copy(update={"verdict": final, "detail": detail})]
+    return [judge(S7, [test], [room], n=len(outcome), detail=detail)]
 
 
 def figures(tables: dict[str, pd.DataFrame], config: Config, out: Path) -> list[Path]:
@@ -233,7 +230,7 @@ register(
         title="Goodhart on learned thought assessors",
         description=__doc__ or "",
         config_type=Config,
-        quick={"seeds": 2, "wm_starts": 4, "wm_plans": 64, "wm_updates": 200, "starts": 4,
+        quick={"seeds": 3, "wm_starts": 4, "wm_plans": 64, "wm_updates": 200, "starts": 4,
                "max_pressure": 64},
         claims=(S7,),
         run=run,

@@ -16,9 +16,11 @@ electrode pay under the rule), which is a different claim (S6, S3).
 
 Prediction: at the strongest pressure the plans chosen by the learned reward model score higher
 on it and lower on the true reward (and hidden performance) than those chosen by the rule.
-Effect: true reward of rule-chosen − learned-RM-chosen plans at N = 4096, paired per seed;
-supported when that and the proxy gain (learned-RM score of its own choice − of the rule's
-choice) both exceed 0. Parameters that make the effect visible are the premises of the analogy:
+Effect: the true reward of the learned-RM optimiser's plans at its held-out peak pressure minus
+at N = 4096, as a fraction of what selecting by the true reward gains over N = 1 → 4096 (the
+test that can fail: true reward falls as pressure grows). The rule's advantage and the proxy
+gain are reported but not judged, since each optimiser wins on its own score by construction.
+Parameters that make the effect visible are the premises of the analogy:
 ratings are scarce (300 segments) and noisy (σ = 0.5, several times the spread of a random
 segment's true return: the ratings correlate ~0.2 with it, reported as `corr_rating_true`).
 """
@@ -32,9 +34,9 @@ import numpy as np
 import pandas as pd
 from pydantic import NonNegativeFloat, PositiveFloat, PositiveInt
 
-from shardlab.analysis.statistics import all_of, claim_result, paired_diff_ci, verdict
+from shardlab.analysis.verdicts import Claim, ClaimResult, judge, precondition, superiority
 from shardlab.experiments import _proxy
-from shardlab.experiments.base import Claim, ClaimResult, Experiment, ExperimentConfig
+from shardlab.experiments.base import Experiment, ExperimentConfig
 from shardlab.experiments.registry import register
 from shardlab.worlds import make
 
@@ -51,7 +53,6 @@ SCENARIO = "foraging"
 
 
 class Config(ExperimentConfig):
-    seeds: PositiveInt = 6
     ratings: PositiveInt = 300  # rated segments the reward model learns from
     rating_noise: NonNegativeFloat = 0.5  # sd of the rater's Gaussian noise
     ridge: PositiveFloat = 1.0
@@ -107,25 +108,24 @@ def evaluate(tables: dict[str, pd.DataFrame], config: Config) -> list[ClaimResul
     def at(optimiser: str, column: str, pressure: int = top) -> pd.Series:
         return _proxy.at_pressure(curve, optimiser, pressure, column)
 
-    result = claim_result(R5, at("true", "true"), at("learned", "true"), paired=True)
-    gain_ci = paired_diff_ci(at("learned", "proxy"), at("true", "proxy"))
-    perf = at("true", "performance") - at("learned", "performance")
-    perf_ci = paired_diff_ci(at("true", "performance"), at("learned", "performance"))
-    peak = _proxy.held_out_peak(curve[curve["optimiser"] == "learned"], "true")
+    learned = _proxy.relative_decline(curve, "learned", "true")
     fit = tables["fit"].mean()
+    # Margin: a fall of 10% of what selecting by the true reward gains over the same range of
+    # N. The learned optimiser's proxy gain and the rule's advantage hold by construction (each
+    # selects by its own score), so they are reported, not judged.
+    test = superiority("true-reward fall of the learned-RM optimiser, held-out peak → N=max "
+                       "(fraction of honest gain)", learned["decline"], margin=0.1)
+    room = precondition("selecting by the true reward gains true reward (N=1 → max)",
+                        learned["honest_gain"])
     detail = (
-        f"effect = true reward of rule-chosen − learned-RM-chosen plans at N={top}; proxy gain "
-        f"of the learned-RM optimiser over the rule's choice = "
-        f"{np.mean(at('learned', 'proxy') - at('true', 'proxy')):.3f} [{gain_ci[0]:.3f}, "
-        f"{gain_ci[1]:.3f}] ({verdict(gain_ci)}); hidden performance, rule − learned RM = "
-        f"{perf.mean():.3f} [{perf_ci[0]:.3f}, {perf_ci[1]:.3f}]; learned-RM true reward at its "
-        f"held-out peak − at N={top} = {np.mean(peak['at_peak'] - peak['at_max']):.3f}; "
-        f"learned-RM gain N=1→{top} = "
-        f"{np.mean(at('learned', 'true') - at('learned', 'true', 1)):.3f}; corr(RM, true) over "
-        f"random plans = {fit['corr_rm_true']:.2f} (ratings vs true {fit['corr_rating_true']:.2f})"
+        f"at N={top}: true reward, rule − learned RM = "
+        f"{np.mean(at('true', 'true') - at('learned', 'true')):.3f}; proxy, learned RM − rule = "
+        f"{np.mean(at('learned', 'proxy') - at('true', 'proxy')):.3f}; hidden performance, rule "
+        f"− learned RM = {np.mean(at('true', 'performance') - at('learned', 'performance')):.3f};"
+        f" corr(RM, true) over random plans = {fit['corr_rm_true']:.2f} (ratings vs true "
+        f"{fit['corr_rating_true']:.2f})"
     )
-    final = all_of([result.verdict, verdict(gain_ci)])
-    return [result.model_copy(update={"verdict": final, "detail": detail})]
+    return [judge(R5, [test], [room], n=len(learned), detail=detail)]
 
 
 def figures(tables: dict[str, pd.DataFrame], config: Config, out: Path) -> list[Path]:
@@ -140,7 +140,7 @@ register(
         title="Learned reward models are exploitable (RLHF analogy)",
         description=__doc__ or "",
         config_type=Config,
-        quick={"seeds": 2, "ratings": 64, "rating_starts": 4, "starts": 4, "max_pressure": 64},
+        quick={"seeds": 3, "ratings": 64, "rating_starts": 4, "starts": 4, "max_pressure": 64},
         claims=(R5,),
         run=run,
         evaluate=evaluate,

@@ -50,11 +50,18 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from shardlab.analysis.statistics import claim_result, paired_diff_ci, verdict
+from shardlab.analysis.verdicts import (
+    Claim,
+    ClaimResult,
+    Precondition,
+    judge,
+    precondition,
+    superiority,
+)
 from shardlab.brain import agent, population
 from shardlab.brain.steering import REACTIONS
 from shardlab.experiments import plots
-from shardlab.experiments.base import Claim, ClaimResult, Experiment, ExperimentConfig
+from shardlab.experiments.base import Experiment, ExperimentConfig
 from shardlab.experiments.registry import register
 from shardlab.worlds import SENSATIONS, make
 from shardlab.worlds.engine import EnvParams, World
@@ -75,7 +82,6 @@ AGENT_TYPES = {"intrinsic": 1.0, "extrinsic": 0.0}  # agent type: innate valence
 
 
 class Config(ExperimentConfig):
-    seeds: int = 6
     population: int = 16
     train_steps: int = 24000
     test_steps: int = 2000
@@ -162,31 +168,28 @@ def _per_seed(tables: dict[str, pd.DataFrame], metric: str) -> pd.DataFrame:
     return tables["summary"].pivot(index="seed", columns="agent", values=metric)
 
 
-def _chain_check(curves: pd.DataFrame) -> str:
-    """Did extrinsic agents learn to work for money and spend it? Last training segment minus
-    the first, paired over seeds."""
+def _chain_learned(curves: pd.DataFrame) -> list[Precondition]:
+    """Did extrinsic agents learn to work for money and to spend it? Last training segment
+    against the first: the same agents measured twice, so paired by seed."""
     ext = curves[curves["agent"] == "extrinsic"]
     first = ext[ext["step"] == ext["step"].min()].set_index("seed")
     last = ext[ext["step"] == ext["step"].max()].set_index("seed")
-    parts = []
-    for metric, name in (("task_rate", "deposits"), ("buy_rate", "purchases")):
-        diff = last[metric] - first[metric]
-        ci = paired_diff_ci(last[metric], first[metric])
-        parts.append(
-            f"{name}/tick {first[metric].mean():.4f} → {last[metric].mean():.4f} "
-            f"(Δ {diff.mean():+.4f} [{ci[0]:+.4f}, {ci[1]:+.4f}], {verdict(ci)})"
-        )
-    return "extrinsic agents over training: " + "; ".join(parts)
+    return [precondition(f"extrinsic agents' {name} per tick rose over training", last[metric],
+                         first[metric], paired=True)
+            for metric, name in (("task_rate", "deposits"), ("buy_rate", "purchases"))]  # fmt: skip
 
 
 def evaluate(tables: dict[str, pd.DataFrame], config: Config) -> list[ClaimResult]:
     steal, task = _per_seed(tables, "steal_rate"), _per_seed(tables, "task_rate")
     detail = (
-        "effect = extrinsic − intrinsic thefts per tick in the test phase; task rate "
-        f"intrinsic {task['intrinsic'].mean():.4f}, extrinsic {task['extrinsic'].mean():.4f}; "
-        + _chain_check(tables["curves"])
+        f"test-phase deposits per tick: intrinsic {task['intrinsic'].mean():.4f}, "
+        f"extrinsic {task['extrinsic'].mean():.4f}"
     )
-    return [claim_result(R1, steal["extrinsic"], steal["intrinsic"], detail=detail)]
+    # Margin: one theft per thousand ticks, about a quarter of the agents' deposit rate. The
+    # two agent types draw their own keys, so the comparison is unpaired.
+    test = superiority("extrinsic − intrinsic thefts per tick", steal["extrinsic"],
+                       steal["intrinsic"], margin=0.001)
+    return [judge(R1, [test], _chain_learned(tables["curves"]), n=len(steal), detail=detail)]
 
 
 def figures(tables: dict[str, pd.DataFrame], config: Config, out: Path) -> list[Path]:
@@ -213,7 +216,7 @@ register(
         title="Intrinsic vs extrinsic motivation: who robs the till?",
         description=__doc__ or "",
         config_type=Config,
-        quick={"seeds": 2, "population": 4, "train_steps": 400, "test_steps": 100, "segments": 2},
+        quick={"seeds": 3, "population": 4, "train_steps": 400, "test_steps": 100, "segments": 2},
         claims=(R1,),
         run=run,
         evaluate=evaluate,

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from shardlab.analysis.statistics import bootstrap_ci
+from shardlab.analysis.statistics import mean_ci
 
 BLUE = "#4c72b0"
 
@@ -27,9 +27,9 @@ def save(fig: plt.Figure, path: Path) -> Path:
 
 
 def bars(ax: plt.Axes, table: pd.DataFrame, order: Sequence[str], ylabel: str) -> None:
-    """Mean per column of a seed × condition table, with 95% bootstrap CIs and the seeds."""
+    """Mean per column of a seed × condition table, with 95% CIs and the seeds."""
     means = [table[c].mean() for c in order]
-    cis = [bootstrap_ci(table[c]) for c in order]
+    cis = [mean_ci(table[c]) for c in order]
     err = np.array([[m - lo, hi - m] for m, (lo, hi) in zip(means, cis, strict=True)]).T
     ax.bar(order, means, yerr=np.clip(err, 0, None), capsize=4, color=BLUE)
     for i, c in enumerate(order):
@@ -38,9 +38,9 @@ def bars(ax: plt.Axes, table: pd.DataFrame, order: Sequence[str], ylabel: str) -
 
 
 def band(ax: plt.Axes, per_seed: pd.DataFrame, color: str, label: str) -> None:
-    """A seed × x table as its mean line over x and a shaded 95% bootstrap CI."""
+    """A seed × x table as its mean line over x and a shaded 95% CI."""
     x = per_seed.columns.to_numpy()
-    cis = np.array([bootstrap_ci(per_seed[c].dropna()) for c in per_seed.columns])
+    cis = np.array([mean_ci(per_seed[c].dropna()) for c in per_seed.columns])
     ax.plot(x, per_seed.mean().to_numpy(), marker="o", color=color, label=label)
     ax.fill_between(x, cis[:, 0], cis[:, 1], color=color, alpha=0.2)
 

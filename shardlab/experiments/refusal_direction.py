@@ -34,10 +34,10 @@ import pandas as pd
 from pydantic import PositiveInt
 
 from shardlab.analysis import shards, steering
-from shardlab.analysis.statistics import claim_result
+from shardlab.analysis.verdicts import Claim, ClaimResult, judge, superiority
 from shardlab.brain import agent, cortex, population
 from shardlab.experiments import plots
-from shardlab.experiments.base import Claim, ClaimResult, Experiment, ExperimentConfig
+from shardlab.experiments.base import Experiment, ExperimentConfig
 from shardlab.experiments.registry import register
 from shardlab.worlds import make
 from shardlab.worlds.scenario import ACTIONS
@@ -57,7 +57,6 @@ COEFFICIENTS = (-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0)
 
 
 class Config(ExperimentConfig):
-    seeds: PositiveInt = 5
     population: PositiveInt = 8
     train_steps: PositiveInt = 6000
     chunk: PositiveInt = 2000
@@ -135,15 +134,18 @@ def evaluate(tables: dict[str, pd.DataFrame], config: Config) -> list[ClaimResul
     md, rnd = _switch(curves, "mean-diff"), _switch(curves, "random")
     at = curves.set_index(["kind", "states", "coefficient"])["p_up"].groupby(level=[0, 1, 2]).mean()
     detail = (
-        f"effect = switch(mean-diff) − switch(random), switch = P(up|+1·d) − P(up|−1·d); "
-        f"switch(mean-diff) = {md.mean():.3f}, switch(random) = {rnd.mean():.3f}; "
-        f"P(up) food above: {at['mean-diff', 'food above', 0.0]:.3f} unsteered → "
+        f"switch = P(up|+1·d) − P(up|−1·d); switch(mean-diff) = {md.mean():.3f}, "
+        f"switch(random) = {rnd.mean():.3f}; P(up) food above: "
+        f"{at['mean-diff', 'food above', 0.0]:.3f} unsteered → "
         f"{at['mean-diff', 'food above', -1.0]:.3f} with −d; food below: "
         f"{at['mean-diff', 'food below', 0.0]:.3f} unsteered → "
         f"{at['mean-diff', 'food below', 1.0]:.3f} with +d"
     )
-    return [claim_result(R6, md.to_numpy(), rnd.loc[md.index].to_numpy(), paired=True,
-                         detail=detail)]  # fmt: skip
+    # Margin: 0.1 in probability of stepping up, the least that "switches a behaviour". Both
+    # kinds of direction steer the same agents on the same probe states: paired by seed.
+    test = superiority("switch(mean-diff) − switch(random)", md.to_numpy(),
+                       rnd.loc[md.index].to_numpy(), margin=0.1, paired=True)
+    return [judge(R6, [test], n=len(md), detail=detail)]
 
 
 def figures(tables: dict[str, pd.DataFrame], config: Config, out: Path) -> list[Path]:
@@ -168,7 +170,7 @@ register(
         title="Mean-difference steering: a direction from contrasting inputs switches behaviour",
         description=__doc__ or "",
         config_type=Config,
-        quick={"seeds": 2, "population": 4, "train_steps": 400, "chunk": 400,
+        quick={"seeds": 3, "population": 4, "train_steps": 400, "chunk": 400,
                "probe_states": 400, "random_directions": 3},
         claims=(R6,),
         run=run,

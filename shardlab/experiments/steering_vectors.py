@@ -31,10 +31,10 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from shardlab.analysis.statistics import bootstrap_ci, claim_result, verdict
 from shardlab.analysis.steering import mean_difference, random_like, steer
+from shardlab.analysis.verdicts import Claim, ClaimResult, judge, superiority
 from shardlab.experiments import cheese_maze, plots
-from shardlab.experiments.base import Claim, ClaimResult, Experiment, ExperimentConfig
+from shardlab.experiments.base import Experiment, ExperimentConfig
 from shardlab.experiments.registry import register
 from shardlab.worlds.engine import MOVES
 
@@ -51,7 +51,6 @@ S8 = Claim(
 
 
 class Config(ExperimentConfig):
-    seeds: int = 6
     population: int = 8
     train_steps: int = 8000
     chunk: int = 2000  # the cheese-maze experiment's chunk, so the compiled chunk is shared
@@ -151,25 +150,21 @@ def _slopes(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
 def evaluate(tables: dict[str, pd.DataFrame], config: Config) -> list[ClaimResult]:
     s = _slopes(tables)
     slope, rho = s["slope"], s["rho"]
-    # Steeper than random (in magnitude) ...
-    steeper = claim_result(S8, slope["cheese"].abs(), slope["random"].abs(), paired=True)
-    # ... and increasing in ε, the pre-registered direction.
-    signed_ci = bootstrap_ci(slope["cheese"])
-    parts = [steeper.verdict, verdict(signed_ci)]
-    overall = (
-        "supported" if all(v == "supported" for v in parts)
-        else "not supported" if "not supported" in parts else "inconclusive"
-    )  # fmt: skip
     summary = tables["summary"]
+    # Margin: 0.001 in P(step toward the cheese) per unit ε, i.e. 3 percentage points over the
+    # ±16 range of coefficients. Both vectors steer the same agents on the same states, so they
+    # pair by seed.
+    tests = [
+        superiority("|slope| cheese vector − |slope| random direction", slope["cheese"].abs(),
+                    slope["random"].abs(), margin=0.001, paired=True),
+        superiority("signed slope of the cheese vector", slope["cheese"], margin=0.001),
+    ]  # fmt: skip
     detail = (
-        f"effect = |slope| cheese − |slope| random of P(step toward cheese) per unit ε "
-        f"({steeper.verdict}); signed cheese slope = {slope['cheese'].mean():.4f} "
-        f"[{signed_ci[0]:.4f}, {signed_ci[1]:.4f}] ({verdict(signed_ci)}); Spearman ρ "
-        f"cheese = {rho['cheese'].mean():.2f}, random = {rho['random'].mean():.2f}; mean "
-        f"vector norm {summary.vector_norm.mean():.2f}; training cheese rate first → last "
+        f"Spearman ρ cheese = {rho['cheese'].mean():.2f}, random = {rho['random'].mean():.2f}; "
+        f"mean vector norm {summary.vector_norm.mean():.2f}; training cheese rate first → last "
         f"quarter {summary.early_cheese_rate.mean():.3f} → {summary.late_cheese_rate.mean():.3f}"
     )
-    return [steeper.model_copy(update={"verdict": overall, "detail": detail})]
+    return [judge(S8, tests, n=len(slope), detail=detail)]
 
 
 def figures(tables: dict[str, pd.DataFrame], config: Config, out: Path) -> list[Path]:
@@ -194,7 +189,7 @@ EXPERIMENT = register(
         description=__doc__ or "",
         config_type=Config,
         quick={
-            "seeds": 2,
+            "seeds": 3,
             "population": 4,
             "train_steps": 400,
             "chunk": 200,

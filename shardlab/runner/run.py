@@ -88,6 +88,7 @@ class Plan:
     experiment: Experiment
     config: ExperimentConfig
     store: RunStore
+    quick: bool
 
 
 def _finish(plan: Plan, wall_time_s: float) -> None:
@@ -106,6 +107,7 @@ def _finish(plan: Plan, wall_time_s: float) -> None:
         "title": experiment.title,
         "description": experiment.description,
         "run_id": store.path.name,
+        "quick": plan.quick,
         "claims": [
             {"id": claim.id, "claim": claim.claim, "contrast": claim.contrast}
             | results[claim.id].model_dump(exclude={"id"}, mode="json")
@@ -155,6 +157,7 @@ def _execute(plans: Sequence[Plan], executor: Executor, progress: bool) -> None:
 def _run_all(
     out: Path | str,
     runs: Sequence[tuple[Experiment, ExperimentConfig]],
+    quick: bool,
     backend: str,
     workers: int | None,
     ray_address: str | None,
@@ -171,7 +174,7 @@ def _run_all(
         store = RunStore.at(out, experiment.name, config)
         if store.path not in plans:
             store.initialise(experiment.name, config, fresh=force)
-            plans[store.path] = Plan(experiment, config, store)
+            plans[store.path] = Plan(experiment, config, store, quick)
     _execute(list(plans.values()), executor, progress)
     return list(plans)
 
@@ -181,14 +184,17 @@ def run_experiment(
     config: ExperimentConfig,
     out: Path | str = "runs",
     *,
+    quick: bool = False,
     backend: str = "local",
     workers: int | None = None,
     ray_address: str | None = None,
     progress: bool = True,
     force: bool = False,
 ) -> Path:
-    """Run (or resume, or just report) one experiment; return its run directory."""
-    [path] = _run_all(out, [(experiment, config)], backend, workers, ray_address, progress, force)
+    """Run (or resume, or just report) one experiment; return its run directory. `quick` marks
+    the summary as a smoke test."""
+    [path] = _run_all(out, [(experiment, config)], quick, backend, workers, ray_address, progress,
+                      force)
     return path
 
 
@@ -206,6 +212,7 @@ def sweep(
     grid: Mapping[str, Sequence[Any]],
     out: Path | str = "runs",
     *,
+    quick: bool = False,
     backend: str = "local",
     workers: int | None = None,
     ray_address: str | None = None,
@@ -215,7 +222,7 @@ def sweep(
     """Run `experiment` at every grid point (each its own run directory) through one executor."""
     base = base_config.model_dump()
     configs = [experiment.configure(overrides=base | point) for point in grid_points(grid)]
-    return _run_all(out, [(experiment, config) for config in configs], backend,
+    return _run_all(out, [(experiment, config) for config in configs], quick, backend,
                     workers, ray_address, progress, force)
 
 
@@ -237,8 +244,7 @@ def reproduce(
     if not experiments:
         raise ShardlabError("no experiments are registered")
     runs = [(exp, exp.configure(quick=quick)) for exp in experiments]
-    paths = _run_all(out, runs, backend, workers, ray_address, progress,
-                     force)
+    paths = _run_all(out, runs, quick, backend, workers, ray_address, progress, force)
     out = Path(out)
     summaries = [(path, RunStore(path).read_summary()) for path in paths]
     title = "shardlab reproduce" + (" (quick)" if quick else "")

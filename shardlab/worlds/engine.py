@@ -93,6 +93,7 @@ class EnvState:
     supervised: Array  # bool: a supervisor is present (whether or not the agent can tell)
     t: Array
     performance: Array  # cumulative hidden score this episode
+    contact: Array  # kind of the object the agent touched on the last tick, -1 for none
 
 
 class World:
@@ -223,6 +224,7 @@ class World:
             & (u_sup < params.p_arrive / (params.p_arrive + params.p_leave)),
             t=jnp.int32(0),
             performance=jnp.float32(0.0),
+            contact=jnp.int32(-1),
         )
         return state
 
@@ -293,6 +295,7 @@ class World:
             1.0,
         )
         perf = _total(touch * params.performance[kind])
+        contact = jnp.max(jnp.where(touch > 0, kind, -1))
         terminated = jnp.any((touch > 0) & params.terminal[kind])
 
         # Consumption: gone for good, or respawned elsewhere in its region.
@@ -323,6 +326,7 @@ class World:
             supervised=supervised,
             t=t,
             performance=state.performance + perf,
+            contact=contact,
         )
         sens = self._sensations(state, params, arriving)
         truncated = ~terminated & (t >= params.max_steps)
@@ -400,6 +404,15 @@ class World:
         self, key: Array, state: EnvState, action: Array, params: EnvParams
     ) -> tuple[Array, EnvState, Sensations, Array, Array]:
         """Step every world; reset the finished ones (see `reset_done`)."""
+        obs, state, sens, perf, done, _ = self.step_batch_outcome(key, state, action, params)
+        return obs, state, sens, perf, done
+
+    def step_batch_outcome(
+        self, key: Array, state: EnvState, action: Array, params: EnvParams
+    ) -> tuple[Array, EnvState, Sensations, Array, Array, EnvState]:
+        """`step_batch`, also returning each world's state after the tick and before any reset:
+        where the agent ended up, what it touched and its drives, even on an episode's last
+        tick."""
         n = action.shape[0]
         k_step, k_reset = jax.random.split(key)
         advance = jax.vmap(self._advance, in_axes=(0, 0, 0, None))
@@ -407,10 +420,12 @@ class World:
             jax.random.split(k_step, n), state, action, params
         )
         done = terminated | truncated
+        outcome = state
         state = self.reset_done(k_reset, state, done, params)
         # Observing after the reset loop also keeps XLA from re-computing the whole tick inside
         # the observation (for every cell of the view), as it does when the two are fused.
-        return jax.vmap(self.observe, in_axes=(0, None))(state, params), state, sens, perf, done
+        obs = jax.vmap(self.observe, in_axes=(0, None))(state, params)
+        return obs, state, sens, perf, done, outcome
 
     def reset_done(self, key: Array, state: EnvState, done: Array, params: EnvParams) -> EnvState:
         """A batch of states with world i replaced by a fresh one (made with `fold_in(key, i)`)

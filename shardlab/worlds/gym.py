@@ -2,11 +2,13 @@
 
 A world emits sensations, never reward; this adapter turns them into a reward with a function
 the user chooses — by default the scenario's `default_reward` weights, a minimal stand-in for a
-steering subsystem. Every scenario is registered as `shardlab/<Name>-v0` (e.g.
-`shardlab/Foraging-v0`, `shardlab/TrashButton-v0`) on import of this module, for both
-`gymnasium.make` and `gymnasium.make_vec` (which runs the whole batch as one jitted step):
+steering subsystem. `import shardlab` registers every
+scenario as `shardlab/<Name>-v0` (e.g. `shardlab/Foraging-v0`, `shardlab/TrashButton-v0`; see
+`shardlab.envs`), for both `gymnasium.make` and `gymnasium.make_vec` (which runs the whole batch
+as one jitted step):
 
-    import gymnasium, shardlab.worlds.gym
+    import gymnasium, shardlab
+    gymnasium.register_envs(shardlab)
     env = gymnasium.make("shardlab/CheeseMaze-v0", phase="test", render_mode="rgb_array")
 """
 
@@ -26,7 +28,7 @@ from gymnasium.vector.utils import batch_space
 
 from shardlab.errors import ShardlabError
 from shardlab.worlds import render
-from shardlab.worlds.catalog import SCENARIOS, make
+from shardlab.worlds.catalog import make
 from shardlab.worlds.engine import EnvParams, EnvState, World
 from shardlab.worlds.scenario import PHASES, SENSATIONS, Scenario
 
@@ -166,23 +168,6 @@ class ShardlabVectorEnv(VectorEnv):
         )
 
 
-def env_id(scenario: str) -> str:
-    """'trash-button' -> 'shardlab/TrashButton-v0'."""
-    return "shardlab/" + "".join(part.capitalize() for part in scenario.split("-")) + "-v0"
-
-
-def register_envs() -> None:
-    """Register every scenario as `shardlab/<Name>-v0` (idempotent)."""
-    for name in SCENARIOS:
-        if env_id(name) not in gymnasium.registry:
-            gymnasium.register(
-                env_id(name),
-                entry_point=ShardlabEnv,
-                vector_entry_point=ShardlabVectorEnv,
-                kwargs={"scenario": name},
-            )
-
-
 def _world(scenario: str, phase: str, render_mode: str | None) -> tuple[World, EnvParams]:
     if phase not in PHASES:
         raise ShardlabError(f"unknown phase {phase!r}; choose from: {', '.join(PHASES)}")
@@ -225,5 +210,3 @@ def _stack(sens: dict[str, jax.Array]) -> jax.Array:
     """The sensations as one array (S, ...): one transfer to the host instead of one each."""
     return jnp.stack([sens[name] for name in SENSATIONS])
 
-
-register_envs()
