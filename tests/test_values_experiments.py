@@ -36,3 +36,12 @@ def test_missing_lexicon_package_is_one_clear_error(monkeypatch: pytest.MonkeyPa
     with pytest.raises(ShardlabError, match="labMTsimple"):
         preference_components._warriner()
     lexicons._warriner.cache_clear()
+
+
+def test_bench_values_names_a_missing_imitation_venv(monkeypatch: pytest.MonkeyPatch,
+                                                     tmp_path: Path) -> None:
+    from shardlab.bench import values as bench
+
+    monkeypatch.setenv(bench.IMITATION_VENV, str(tmp_path / "nowhere" / "python"))
+    with pytest.raises(ShardlabError, match="make bench"):
+        bench.imitation_python()
