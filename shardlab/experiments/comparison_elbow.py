@@ -39,7 +39,7 @@ from shardlab.analysis.verdicts import Claim, ClaimResult, judge, precondition, 
 from shardlab.experiments import plots
 from shardlab.experiments.base import Experiment, ExperimentConfig
 from shardlab.experiments.registry import register
-from shardlab.values import preferences
+from shardlab.values import preferences, prng_key
 from shardlab.values.elbow import kneedle
 
 V3 = Claim(
@@ -92,7 +92,7 @@ def ceiling(scale: float, samples: int = 200_000) -> float:
 
 
 def run(config: Config, seed: int) -> dict[str, pd.DataFrame]:
-    acc = np.asarray(_curves(jax.random.key(seed), jnp.asarray(config.ks),
+    acc = np.asarray(_curves(prng_key(seed), jnp.asarray(config.ks),
                              jnp.asarray(config.n_grid), config.scale, config.ridge,
                              k_max=max(config.ks), n_max=max(config.n_grid),
                              test_pairs=config.test_pairs, raters=config.raters,

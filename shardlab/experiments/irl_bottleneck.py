@@ -48,7 +48,7 @@ from shardlab.analysis.verdicts import (
 from shardlab.experiments import plots
 from shardlab.experiments.base import Experiment, ExperimentConfig
 from shardlab.experiments.registry import register
-from shardlab.values import irl
+from shardlab.values import irl, prng_key
 from shardlab.values import mdp as grid_mdp
 from shardlab.values.bounds import (
     SEED_DELTA,
@@ -167,7 +167,7 @@ def demos_needed(regret: np.ndarray, epsilon: float) -> tuple[float, bool]:
 
 
 def run(config: Config, seed: int) -> dict[str, pd.DataFrame]:
-    out = _sweep(jax.random.key(seed), jnp.asarray(config.ks), config.slip, config.gamma,
+    out = _sweep(prng_key(seed), jnp.asarray(config.ks), config.slip, config.gamma,
                  config.irl_lr, config.variance, side=config.side, k_max=max(config.ks),
                  m_log2=config.max_demos_log2, rank=config.rank, population=config.population,
                  population_demos=config.population_demos, horizon=config.horizon,
