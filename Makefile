@@ -31,7 +31,7 @@ run: $(VENV)/.core
 
 test: $(VENV)/.dev
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=10
 
 # imitation 1.0.1 pins gymnasium ~0.29 and Stable-Baselines3 ~2.2.1: its own virtualenv, timed
 # against shardlab by `shardlab bench values` in the same run.

@@ -17,6 +17,7 @@ TESTS = Path(__file__).resolve().parent
 os.environ.setdefault("SHARDLAB_JAX_CACHE", str(TESTS.parent / ".pytest_cache" / "jax"))
 
 from shardlab.analysis.verdicts import VERDICTS  # noqa: E402
+from shardlab.brain import agent, cortex, hippocampus, pfc  # noqa: E402
 from shardlab.cli import main  # noqa: E402
 from shardlab.experiments.base import Experiment, ExperimentConfig  # noqa: E402
 from shardlab.runner.cache import enable_compilation_cache  # noqa: E402
@@ -25,6 +26,13 @@ from shardlab.runner.store import RunStore  # noqa: E402
 
 enable_compilation_cache()
 PLUGINS = "plugin_experiments"
+
+# One small brain for every test of the brain itself, so each of its programs compiles once.
+SMALL_BRAIN = agent.AgentConfig(
+    cortex=cortex.CortexConfig(latent=8),
+    hippocampus=hippocampus.HippocampusConfig(capacity=8, replay=2),
+    pfc=pfc.PFCConfig(horizon=2),
+)
 
 
 def run_quick(experiment: Experiment, out: Path) -> tuple[Path, ExperimentConfig]:

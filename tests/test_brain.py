@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import SMALL_BRAIN
 
 from shardlab.analysis.statistics import diff_ci
 from shardlab.brain import agent as agent_
@@ -30,12 +31,8 @@ S = {name: i for i, name in enumerate(SENSATIONS)}
 R = {name: i for i, name in enumerate(steering_.REACTIONS)}
 K = len(steering_.REACTIONS)
 
-# A small agent, so every jit in this file compiles quickly.
-SMALL = agent_.AgentConfig(
-    cortex=cortex_.CortexConfig(latent=8),
-    hippocampus=hippo.HippocampusConfig(capacity=8, replay=2),
-    pfc=pfc_.PFCConfig(horizon=2),
-)
+SMALL = SMALL_BRAIN
+VALENCE = jnp.asarray(steering_.SteeringConfig().valence)
 
 
 _steer = jax.jit(steering_.step, static_argnums=0)
@@ -236,7 +233,7 @@ def test_calm_is_relief_after_a_threat_not_a_standing_state() -> None:
     assert calm[21:] == [0.0] * 4 + [1.0] * 8 + [0.0] * 8
     assert int(state.since_threat) == 20
     long_quiet = steering_.SteeringState(
-        jnp.float32(1.0), jnp.int32(steering_.LONG_AGO), jnp.int32(steering_.LONG_AGO)
+        jnp.float32(1.0), jnp.int32(steering_.LONG_AGO), jnp.int32(steering_.LONG_AGO), VALENCE
     )
     assert int(_steer(config, long_quiet, sens(), jnp.zeros(K))[0].since_threat) == (
         steering_.LONG_AGO
@@ -245,7 +242,8 @@ def test_calm_is_relief_after_a_threat_not_a_standing_state() -> None:
 
 def test_anticipation_pays_only_for_issued_reactions_the_innate_detector_confirms() -> None:
     config = steering_.SteeringConfig(anticipation_gain=0.1)
-    state = steering_.SteeringState(jnp.float32(1.0), jnp.int32(10_000), jnp.int32(0))  # no calm
+    no_calm = steering_.SteeringState(jnp.float32(1.0), jnp.int32(10_000), jnp.int32(0), VALENCE)
+    state = no_calm
     issued = jnp.zeros(K).at[R["appetite"]].set(0.5)
     food = sens(sweet=1.0, hunger=0.8)  # appetite 1.0
 
@@ -262,7 +260,8 @@ def test_anticipation_pays_only_for_issued_reactions_the_innate_detector_confirm
 
 def test_imagined_reward_scales_with_the_imagination_gain() -> None:
     config = steering_.SteeringConfig()
-    state = steering_.SteeringState(jnp.float32(1.0), jnp.int32(10_000), jnp.int32(0))  # no calm
+    no_calm = steering_.SteeringState(jnp.float32(1.0), jnp.int32(10_000), jnp.int32(0), VALENCE)
+    state = no_calm
     s = sens(pain=0.8, stimulation=0.5)
     one = float(_imagined(config, state, s, jnp.zeros(K), 1.0))
     for gain in (0.25, 0.5):
@@ -298,12 +297,14 @@ def test_habituation_and_sensitisation_rewire_the_fear_gain() -> None:
     assert float(still.fear_gain) == 1.0
 
     # Pain soon after fear sensitises: gain += sensitisation·(1 − gain).
-    weak = steering_.SteeringState(jnp.float32(0.6), jnp.int32(10_000), jnp.int32(10_000))
+    weak = steering_.SteeringState(jnp.float32(0.6), jnp.int32(10_000), jnp.int32(10_000),
+                                   VALENCE)  # fmt: skip
     weak, _ = _steer(config, weak, sens(periphery_motion=1.0), jnp.zeros(K))
     weak, _ = _steer(config, weak, sens(pain=1.0), jnp.zeros(K))
     assert float(weak.fear_gain) == pytest.approx(0.6 + config.sensitisation * 0.4)
     # Pain without a recent fear does not.
-    lone = steering_.SteeringState(jnp.float32(0.6), jnp.int32(10_000), jnp.int32(10_000))
+    lone = steering_.SteeringState(jnp.float32(0.6), jnp.int32(10_000), jnp.int32(10_000),
+                                   VALENCE)  # fmt: skip
     lone, _ = _steer(config, lone, sens(pain=1.0), jnp.zeros(K))
     assert float(lone.fear_gain) == pytest.approx(0.6)
 

@@ -28,6 +28,7 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory):
     return run_quick(cheese_maze.EXPERIMENT, tmp_path_factory.mktemp("runs"))
 
 
+@pytest.mark.xdist_group("maze")  # shares the maze brain's compiled lifetime with S8's test
 def test_cheese_maze_quick_end_to_end(quick_run) -> None:
     run_dir, config = quick_run
     check_summary(cheese_maze.EXPERIMENT, run_dir, config)

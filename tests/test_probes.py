@@ -5,23 +5,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import count_compiles
+from conftest import SMALL_BRAIN, count_compiles
 
 from shardlab.analysis import probes
 from shardlab.brain import agent as agent_
 from shardlab.brain import cortex as cortex_
-from shardlab.brain import hippocampus as hippo
-from shardlab.brain import pfc as pfc_
 from shardlab.brain import population
 from shardlab.errors import ShardlabError
 from shardlab.worlds import DRIVES, SENSATIONS, make
 
-# One small brain for every test here, so each program compiles once.
-SMALL = agent_.AgentConfig(
-    cortex=cortex_.CortexConfig(latent=8),
-    hippocampus=hippo.HippocampusConfig(capacity=8, replay=2),
-    pfc=pfc_.PFCConfig(horizon=2),
-)
+SMALL = SMALL_BRAIN
 WORLD = make("foraging")
 PARAMS = WORLD.default_params()
 N, STEPS = 4, 64
@@ -112,3 +105,17 @@ def test_scenario_parameters_and_phases_are_data(trained) -> None:
                          chunk=STEPS)  # fmt: skip
         population.train(WORLD, hungry, SMALL, jax.random.key(7), N, STEPS, chunk=STEPS)
     assert compiles() == 0
+
+
+def test_steering_weights_are_data(trained) -> None:
+    """Configs that differ only in the innate valence weights share one compiled lifetime,
+    and the weights still decide the reward."""
+    from dataclasses import replace
+
+    plain = population.train(WORLD, PARAMS, SMALL, jax.random.key(8), N, STEPS, chunk=STEPS)
+    numb = replace(SMALL, steering=replace(SMALL.steering, valence=(0.0,) * 6))
+    with count_compiles() as compiles:
+        life = population.train(WORLD, PARAMS, numb, jax.random.key(8), N, STEPS, chunk=STEPS)
+    assert compiles() <= 1, compiles()  # at most the newborn's init, which reads the weights
+    assert not np.allclose(np.asarray(life.log.reward), np.asarray(plain.log.reward))
+    assert np.allclose(np.asarray(life.log.valence), 0.0)  # no innate valence at all now

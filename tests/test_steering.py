@@ -71,6 +71,7 @@ def test_steer_nests_and_restores_on_exit_and_on_exceptions() -> None:
         steering.current_offset("z", (4,))
 
 
+@pytest.mark.xdist_group("maze")  # shares the maze brain's compiled lifetime with S2's test
 def test_steering_vectors_quick_end_to_end(tmp_path) -> None:
     from shardlab.experiments import steering_vectors
 

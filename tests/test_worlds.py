@@ -154,3 +154,18 @@ def test_every_scenario_resets_and_steps(name: str) -> None:
         obs, state = world.reset(jax.random.key(0), params)
         assert obs.shape == (world.obs_size,) and bool(jnp.all((obs >= 0) & (obs <= 1)))
         assert not bool(state.walls[state.pos[0], state.pos[1]])
+
+
+def test_trash_variants_differ_only_in_data() -> None:
+    """Hidden and cued feedback arrive after the same delay; the trash-button family shares one
+    compiled world, so its conditions cost no extra compile."""
+    from shardlab.worlds.catalog import FEEDBACK_DELAY
+
+    base = make("trash-button")
+    for name in ("trash-button-early", "trash-button-cue"):
+        other = make(name)
+        assert other._queue == base._queue == FEEDBACK_DELAY + 1
+        shapes = jax.tree.map(lambda x: x.shape, other.default_params("test"))
+        assert shapes == jax.tree.map(lambda x: x.shape, base.default_params("test"))
+    assert bool(make("trash-button-cue").default_params().signal_delayed)
+    assert not bool(base.default_params().signal_delayed)

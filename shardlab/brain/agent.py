@@ -198,7 +198,7 @@ def step(
         innate=out.innate,
         reactions=out.reactions,
         issued=issued,
-        valence=issued @ jnp.asarray(config.steering.valence),
+        valence=issued @ state.steering.valence,
         contributions=bg.contributions(state.basal_ganglia, z)[:, action],
         world_model_loss=wm_loss,
     )

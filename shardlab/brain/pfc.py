@@ -98,7 +98,7 @@ def plan_scores(
     )
     if config.reflective:
         scores = scores + config.reflect_weight * reflective_scores(
-            config, assessor_config, bg_config, steering_config, brain, z, first,
+            config, assessor_config, bg_config, steering_state.valence, brain, z, first,
             reward_of(first), references,
         )  # fmt: skip
     return scores
@@ -108,7 +108,7 @@ def reflective_scores(
     config: PFCConfig,
     assessor_config: assessors_.AssessorConfig,
     bg_config: bg.BasalGangliaConfig,
-    steering_config: steering_.SteeringConfig,
+    weights: Array,
     brain: Brain,
     z: Array,
     imagined: Array,
@@ -122,7 +122,6 @@ def reflective_scores(
     situations by the current assessors' valence of where it would lead."""
     p = brain.basal_ganglia
     n_actions = p.actor_b.shape[0]
-    weights = jnp.asarray(steering_config.valence)
     delta = (
         imagined_rewards
         + bg_config.gamma * jax.vmap(lambda zz: bg.value(p, zz))(imagined)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from dataclasses import replace
 from typing import NamedTuple
 
 import jax
@@ -54,9 +55,16 @@ def start(
             config, world.obs_size, world.n_actions, n_agents, k_agent
         )
     agents, _ = _compiled(_begin, static_argnums=0)(
-        config, agents, obs, jax.random.split(k_act, n_agents)
+        program(config), agents, obs, jax.random.split(k_act, n_agents)
     )
     return agents, env, obs
+
+
+def program(config: agent_.AgentConfig) -> agent_.AgentConfig:
+    """The part of a config that shapes the compiled lifetime. The innate valence weights are
+    read from the agents' state, so configs that differ only in them share one program (they
+    are blanked here, and any code that still read them from the config would fail to trace)."""
+    return replace(config, steering=replace(config.steering, valence=()))
 
 
 def _newborn(
@@ -137,9 +145,9 @@ def train(
     done_steps = 0
     while done_steps < n_steps:
         size = min(chunk, n_steps - done_steps)
-        cache_key = (id(world), config, size, learn)
+        cache_key = (id(world), program(config), size, learn)
         if cache_key not in _CACHE:
-            _CACHE[cache_key] = _chunk(world, config, size, learn)
+            _CACHE[cache_key] = _chunk(world, program(config), size, learn)
         key, k = jax.random.split(key)
         agents, env, log = _CACHE[cache_key](params, agents, env, k, offsets)
         logs.append(log)

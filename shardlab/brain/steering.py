@@ -43,6 +43,7 @@ class SteeringState(NamedTuple):
     fear_gain: Array  # the innate fear detector's gain, changed only by the rewiring rule
     since_fear: Array  # steps since the fear reaction last fired
     since_threat: Array  # steps since pain or fear
+    valence: Array  # (k,) innate weight per reaction, from the config: data, not compiled in
 
 
 class SteeringOutput(NamedTuple):
@@ -53,8 +54,8 @@ class SteeringOutput(NamedTuple):
 
 
 def init(config: SteeringConfig) -> SteeringState:
-    del config
-    return SteeringState(jnp.float32(1.0), jnp.int32(LONG_AGO), jnp.int32(LONG_AGO))
+    return SteeringState(jnp.float32(1.0), jnp.int32(LONG_AGO), jnp.int32(LONG_AGO),
+                         jnp.asarray(config.valence, jnp.float32))  # fmt: skip
 
 
 def sensation_vector(sensations: dict[str, Array]) -> Array:
@@ -87,8 +88,7 @@ def step(
     innate = innate_reactions(config, state, sensations)
     issued = jax.lax.stop_gradient(issued) * gain
     reactions = jnp.maximum(innate, issued)
-    w = jnp.asarray(config.valence)
-    valence = w @ innate
+    valence = state.valence @ innate
     # Seed 002's criterion: when a reaction is called for, reward the cortex if it issued it.
     anticipation = config.anticipation_gain * jnp.sum(innate * jnp.clip(issued, 0.0, 1.0))
     stimulation = sensations[SENSATIONS.index("stimulation")]
@@ -128,4 +128,4 @@ def _rewire(
     )
     since_threat = jnp.where(fear | pain, 0, state.since_threat + 1)
     since_fear, since_threat = (jnp.minimum(t, LONG_AGO) for t in (since_fear, since_threat))
-    return SteeringState(gain, since_fear, since_threat)
+    return SteeringState(gain, since_fear, since_threat, state.valence)
