@@ -95,8 +95,8 @@ class Config(ExperimentConfig):
     sweeps: PositiveInt = 40  # Bellman sweeps inside IRL: γ^40 ≈ 0.015
 
 
-QUICK = {"seeds": 3, "side": 8, "ks": [2, 10, 30], "max_demos_log2": 8, "population": 8,
-         "population_demos": 256, "irl_steps": 40}
+QUICK = {"seeds": 3, "side": 6, "ks": [2, 8, 24], "max_demos_log2": 6, "population": 6,
+         "population_demos": 64, "irl_steps": 30, "sweeps": 30, "horizon": 30}
 
 
 @partial(jax.jit, static_argnames=("side", "k_max", "m_log2", "rank", "population",
