@@ -45,11 +45,20 @@ test: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=10
 
-bench: $(VENV)/.bench
+# imitation 1.0.1 pins gymnasium ~0.29 and Stable-Baselines3 ~2.2.1: its own virtualenv, timed
+# against shardlab by `shardlab bench values` in the same run.
+.venv-imitation/.done:
+	$(PY) -m venv .venv-imitation
+	.venv-imitation/bin/pip install --quiet --upgrade pip
+	.venv-imitation/bin/pip install --quiet torch==2.13.0
+	.venv-imitation/bin/pip install --quiet imitation==1.0.1
+	touch $@
+
+bench: $(VENV)/.bench .venv-imitation/.done
 	$(BIN)/shardlab bench all
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) .venv-imitation runs .pytest_cache

@@ -4,12 +4,14 @@ import typer
 
 from shardlab.bench import agent as agent_bench
 from shardlab.bench import text as text_bench
+from shardlab.bench import values as values_bench
 from shardlab.bench import worlds as worlds_bench
 
 app = typer.Typer(help="Benchmarks against peer libraries (install the `bench` extra).")
 app.command("worlds")(worlds_bench.worlds)
 app.command("agent")(agent_bench.agent)
 app.command("text")(text_bench.text)
+app.command("values")(values_bench.values)
 
 
 @app.command("all")
@@ -20,3 +22,4 @@ def all_benchmarks(
     worlds_bench.worlds(json_out=json_out)
     agent_bench.agent(json_out=json_out)
     text_bench.text(json_out=json_out)
+    values_bench.values(json_out=json_out)
