@@ -199,8 +199,15 @@ def test_steering_cannot_read_the_latent() -> None:
         assert "z" not in params and "latent" not in params, fn.__name__
     assert "reward" not in inspect.signature(cortex_.loss).parameters
     assert "reward" not in inspect.signature(cortex_.update).parameters
-    # The steering subsystem's only state is its rewiring state: no weights to train.
-    assert steering_.SteeringState._fields == ("fear_gain", "since_fear", "since_threat")
+    # The steering subsystem's only state is its rewiring state and its innate weights, which
+    # nothing changes: no weights to train.
+    assert steering_.SteeringState._fields == ("fear_gain", "since_fear", "since_threat",
+                                               "valence")  # fmt: skip
+    config = steering_.SteeringConfig()
+    state = steering_.init(config)
+    for s in (sens(pain=1.0), sens(sweet=1.0, hunger=0.5), sens(stimulation=1.0)):
+        state, _ = _steer(config, state, s, jnp.ones(K))
+    np.testing.assert_array_equal(state.valence, np.asarray(config.valence, np.float32))
 
 
 def test_innate_reactions() -> None:
