@@ -54,11 +54,19 @@ test: $(VENV)/.dev
 	.venv-imitation/bin/pip install --quiet imitation==1.0.1
 	touch $@
 
-bench: $(VENV)/.bench .venv-imitation/.done
+# gymnax 1.0.1 needs gymnasium < 1.4 (we pin 1.4.0): its own virtualenv too, with our JAX, timed
+# by `shardlab bench worlds` through shardlab/bench/jax_rate.py.
+.venv-gymnax/.done:
+	$(PY) -m venv .venv-gymnax
+	.venv-gymnax/bin/pip install --quiet --upgrade pip
+	.venv-gymnax/bin/pip install --quiet "jax[cpu]==0.10.2" "jaxlib==0.10.2" gymnax==1.0.1
+	touch $@
+
+bench: $(VENV)/.bench .venv-imitation/.done .venv-gymnax/.done
 	$(BIN)/shardlab bench all
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) .venv-imitation runs .pytest_cache
+	rm -rf $(VENV) .venv-imitation .venv-gymnax runs .pytest_cache

@@ -38,10 +38,11 @@ def test_missing_lexicon_package_is_one_clear_error(monkeypatch: pytest.MonkeyPa
     lexicons._warriner.cache_clear()
 
 
-def test_bench_values_names_a_missing_imitation_venv(monkeypatch: pytest.MonkeyPatch,
-                                                     tmp_path: Path) -> None:
-    from shardlab.bench import values as bench
+@pytest.mark.parametrize("peer", ["imitation", "gymnax"])
+def test_bench_names_a_missing_peer_venv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                         peer: str) -> None:
+    from shardlab.bench import peers
 
-    monkeypatch.setenv(bench.IMITATION_VENV, str(tmp_path / "nowhere" / "python"))
+    monkeypatch.setenv(f"SHARDLAB_{peer.upper()}_PYTHON", str(tmp_path / "nowhere" / "python"))
     with pytest.raises(ShardlabError, match="make bench"):
-        bench.imitation_python()
+        peers.run(peer, tmp_path / "script.py")

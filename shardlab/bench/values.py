@@ -14,8 +14,6 @@ Ratios are peer seconds / shardlab seconds (> 1: shardlab is faster).
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -28,22 +26,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from shardlab.bench import peers
 from shardlab.errors import ShardlabError
 from shardlab.values import irl, preferences
 from shardlab.values import mdp as grid_mdp
 
 PEER = Path(__file__).with_name("_imitation_peer.py")
-IMITATION_VENV = "SHARDLAB_IMITATION_PYTHON"
 TARGET = 0.9  # Pearson r between recovered and true state reward that counts as recovered
-
-
-def imitation_python() -> Path:
-    """The peer virtualenv's python: $SHARDLAB_IMITATION_PYTHON or ./.venv-imitation."""
-    path = Path(os.environ.get(IMITATION_VENV, ".venv-imitation/bin/python"))
-    if not path.is_file():
-        raise ShardlabError(f"imitation's virtualenv was not found at {path}; run `make bench` "
-                            f"(it creates .venv-imitation) or set ${IMITATION_VENV}")
-    return path
 
 
 def irl_problem(side: int, k: int, horizon: int, gamma: float, seed: int) -> dict[str, Any]:
@@ -86,17 +75,12 @@ def ours_irl(problem: dict[str, Any], chunk: int, max_steps: int, lr: float) -> 
 
 def peer_irl(problem: dict[str, Any], chunk: int, max_steps: int, lr: float) -> dict[str, Any]:
     """imitation's MCE-IRL in its own virtualenv, on the same arrays."""
-    python = imitation_python()
+    peers.python("imitation")  # fail before writing anything if its virtualenv is missing
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "problem.npz"
         np.savez(path, **{key: problem[key] for key in
                           ("transition", "features", "reward", "start", "horizon", "gamma")})
-        done = subprocess.run([str(python), str(PEER), str(path), str(TARGET), str(chunk),
-                               str(max_steps), str(lr)], capture_output=True, text=True)
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise ShardlabError(f"imitation's MCE-IRL failed in {python}: {last}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+        return peers.run("imitation", PEER, path, TARGET, chunk, max_steps, lr)
 
 
 def bradley_terry(items: int, comparisons: int, alpha: float, seed: int, repeats: int = 3

@@ -1,60 +1,26 @@
 """`shardlab bench worlds`: steps/s of shardlab's grid engine against its peers, same machine,
-same run: MiniGrid through Gymnasium (one Python env per world) and gymnax's FourRooms (JAX).
-
-Every engine takes random actions and computes its observations; the JAX engines consume them
-inside the compiled loop (summed), so XLA cannot drop them. Each figure is the best of a few
-timed repeats after a compiling warm-up.
+same run: MiniGrid through Gymnasium (one Python env per world) and gymnax's FourRooms (JAX, in
+its own virtualenv). Every engine takes random actions and computes its observations; the JAX
+engines are timed by `jax_rate`. Each figure is the best of a few timed repeats after a warm-up.
 """
 
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any
 
-import jax
 import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from shardlab.bench import jax_rate, peers
 from shardlab.errors import ShardlabError, require
 from shardlab.worlds import make
 
 BATCHES = (1, 64, 4096)
 ENGINES = ("shardlab", "minigrid", "gymnax")
-
-
-def _best(run: Callable[[], Any], repeats: int = 3) -> float:
-    best = np.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        jax.block_until_ready(run())
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
-def _jax_rate(reset: Callable, step: Callable, n_actions: int, batch: int, steps: int) -> float:
-    """A jitted scan of `steps` batched ticks with random actions."""
-
-    @jax.jit
-    def roll(key: jax.Array) -> jax.Array:
-        k_reset, k_run = jax.random.split(key)
-        state = reset(k_reset)
-
-        def tick(carry, key):
-            state, total = carry
-            k_act, k_step = jax.random.split(key)
-            action = jax.random.randint(k_act, (batch,), 0, n_actions)
-            obs, state = step(k_step, state, action)
-            return (state, total + obs.sum()), None
-
-        (_, total), _ = jax.lax.scan(tick, (state, 0.0), jax.random.split(k_run, steps))
-        return total
-
-    roll(jax.random.key(0)).block_until_ready()
-    return batch * steps / _best(lambda: roll(jax.random.key(1)))
 
 
 def shardlab_rate(batch: int, steps: int, scenario: str = "foraging") -> float:
@@ -65,28 +31,15 @@ def shardlab_rate(batch: int, steps: int, scenario: str = "foraging") -> float:
         obs, state, *_ = world.step_batch(key, state, action, params)
         return obs, state
 
-    return _jax_rate(
+    return jax_rate.jax_rate(
         lambda k: world.reset_batch(k, batch, params)[1], step, world.n_actions, batch, steps
     )
 
 
 def gymnax_rate(batch: int, steps: int) -> float:
-    require("gymnax", "bench")
-    import gymnax
-
-    env, params = gymnax.make("FourRooms-misc")
-    n_actions = env.action_space(params).n
-
-    def reset(key):
-        return jax.vmap(env.reset, in_axes=(0, None))(jax.random.split(key, batch), params)[1]
-
-    def step(key, state, action):
-        obs, state, *_ = jax.vmap(env.step, in_axes=(0, 0, 0, None))(
-            jax.random.split(key, batch), state, action, params
-        )
-        return obs, state
-
-    return _jax_rate(reset, step, n_actions, batch, steps)
+    """gymnax's FourRooms, timed the same way in gymnax's own virtualenv (its Gymnasium pin
+    conflicts with ours)."""
+    return float(peers.run("gymnax", Path(jax_rate.__file__), batch, steps))
 
 
 def minigrid_rate(batch: int, steps: int) -> float:
@@ -105,7 +58,7 @@ def minigrid_rate(batch: int, steps: int) -> float:
         for _ in range(steps):
             envs.step(rng.integers(0, 3, batch))
 
-    seconds = _best(run, repeats=2)
+    seconds = jax_rate.best(run, repeats=2)
     envs.close()
     return batch * steps / seconds
 
