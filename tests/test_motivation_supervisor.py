@@ -30,6 +30,9 @@ def _log(performance: np.ndarray, done: np.ndarray) -> Log:
         jnp.zeros((t, n, 10)),
         jnp.zeros((t, n, 6)),
         jnp.zeros((t, n, 6)),
+        jnp.zeros((t, n, 2), jnp.int32),
+        jnp.full((t, n), -1),
+        jnp.zeros((t, n, 2)),
     )
 
 
