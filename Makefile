@@ -55,11 +55,12 @@ test: $(VENV)/.dev
 	touch $@
 
 # gymnax 1.0.1 needs gymnasium < 1.4 (we pin 1.4.0): its own virtualenv too, with our JAX, timed
-# by `shardlab bench worlds` through shardlab/bench/jax_rate.py.
+# by `shardlab bench worlds` through shardlab/bench/jax_rate.py. gymnax imports six without
+# declaring it.
 .venv-gymnax/.done:
 	$(PY) -m venv .venv-gymnax
 	.venv-gymnax/bin/pip install --quiet --upgrade pip
-	.venv-gymnax/bin/pip install --quiet "jax[cpu]==0.10.2" "jaxlib==0.10.2" gymnax==1.0.1
+	.venv-gymnax/bin/pip install --quiet "jax[cpu]==0.10.2" "jaxlib==0.10.2" gymnax==1.0.1 six==1.16.0
 	touch $@
 
 bench: $(VENV)/.bench .venv-imitation/.done .venv-gymnax/.done
