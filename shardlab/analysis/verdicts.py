@@ -162,10 +162,10 @@ def _reason(verdict: Verdict, tests: Sequence[Test], failed: Sequence[Preconditi
     parts = []
     for t in culprits:
         if t.kind == "equivalence":
-            why = ("95% CI lies outside" if verdict == "not supported"
-                   else "90% CI is not inside")  # fmt: skip
-            parts.append(f"'{t.name}' {why} ±{_fmt(t.margin)}: {_fmt(t.effect)} "
-                         f"{_span(t.ci90 or t.ci)}")
+            outside = verdict == "not supported"
+            why, ci = ("95% CI lies outside", t.ci) if outside else ("90% CI is not inside",
+                                                                     t.ci90 or t.ci)
+            parts.append(f"'{t.name}' {why} ±{_fmt(t.margin)}: {_fmt(t.effect)} {_span(ci)}")
         elif verdict == "not supported":
             parts.append(f"'{t.name}' CI {_span(t.ci)} lies below its margin {_fmt(t.margin)}")
         else:
