@@ -5,7 +5,6 @@ small memories), so the whole file stays fast on two loaded cores."""
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import replace
 from functools import partial
 
@@ -32,12 +31,8 @@ R = {name: i for i, name in enumerate(steering_.REACTIONS)}
 K = len(steering_.REACTIONS)
 
 SMALL = SMALL_BRAIN
-VALENCE = jnp.asarray(steering_.SteeringConfig().valence)
 
 
-_steer = jax.jit(steering_.step, static_argnums=0)
-_innate = jax.jit(steering_.innate_reactions, static_argnums=0)
-_imagined = jax.jit(steering_.imagined_reward, static_argnums=0)
 
 
 def sens(**values: float) -> jax.Array:
@@ -51,6 +46,7 @@ def sens(**values: float) -> jax.Array:
 
 
 CYCLE = 5
+HALF, QUARTER = jnp.full(2, 0.5), jnp.full(4, 0.25)  # the policies actions were drawn from
 
 
 @partial(jax.jit, static_argnums=(0, 1))
@@ -64,7 +60,7 @@ def _run_critic(config: bg.BasalGangliaConfig, n_steps: int) -> bg.BasalGangliaP
         s, s_next = t % CYCLE, (t + 1) % CYCLE
         reward = (s == CYCLE - 1).astype(jnp.float32)
         delta = bg.td_error(config, params, eye[s], reward, eye[s_next])
-        params, traces = bg.update(config, params, traces, eye[s], jnp.int32(0), delta, 0.0)
+        params, traces = bg.update(config, params, traces, eye[s], jnp.int32(0), HALF, delta, 0.0)
         return (params, traces), None
 
     (params, _), _ = jax.lax.scan(tick, (params, bg.zero_traces(params)), jnp.arange(n_steps))
@@ -97,7 +93,7 @@ def test_habit_prior_learns_action_frequencies() -> None:
     @jax.jit
     def run(actions):
         def tick(params, a):
-            params, _ = bg.update(config, params, bg.zero_traces(params), z, a, 0.0, 0.0)
+            params, _ = bg.update(config, params, bg.zero_traces(params), z, a, QUARTER, 0.0, 0.0)
             return params, None
 
         params, _ = jax.lax.scan(tick, bg.init(3, 4), actions)
@@ -126,7 +122,7 @@ def test_assessors_converge_to_the_discounted_channel() -> None:
             params, _ = assessors_.update(config, params, eye[s], target, eye[s_next])
             return params, None
 
-        params, _ = jax.lax.scan(tick, assessors_.init(length, K), jnp.arange(4000))
+        params, _ = jax.lax.scan(tick, assessors_.init(config, length, K), jnp.arange(4000))
         return assessors_.predict(config, params, eye)
 
     predicted = np.asarray(run())
@@ -140,10 +136,14 @@ def test_assessors_converge_to_the_discounted_channel() -> None:
 
 def test_disabled_assessors_issue_nothing_and_do_not_learn() -> None:
     config = assessors_.AssessorConfig(enabled=False)
-    params = assessors_.AssessorParams(jnp.ones((3, K)), jnp.ones(K))
+    params = assessors_.init(config, 3, K)._replace(w=jnp.ones((3, K)), b=jnp.ones(K))
     z = jnp.array([1.0, 0.0, 0.0])
     assert not np.any(np.asarray(assessors_.predict(config, params, z)))
+    _, issued = assessors_.issue(config, params._replace(gate_b=jnp.full(K, 9.0)), z,
+                                 steering_.issuable(), jax.random.key(0))  # fmt: skip
+    assert not np.any(np.asarray(issued))
     new, _ = assessors_.update(config, params, z, jnp.ones(K), z)
+    new = assessors_.update_gate(config, new, z, jnp.ones(K), jnp.ones(K), jnp.float32(1.0))
     assert jax.tree.all(jax.tree.map(lambda a, b: bool(jnp.all(a == b)), new, params))
 
 
@@ -151,15 +151,21 @@ def test_disabled_assessors_issue_nothing_and_do_not_learn() -> None:
 
 
 _write = jax.jit(hippo.write)
-_retrieve = jax.jit(hippo.retrieve)
-_episodic = jax.jit(hippo.episodic_values, static_argnums=(0, 4, 5))
+_retrieve = jax.jit(lambda memory, query: hippo.retrieve(memory, memory.obs, query))
+_episodic = jax.jit(
+    lambda config, memory, *args: hippo.episodic_values(config, memory, memory.obs, *args),
+    static_argnums=(0, 4, 5),
+)
 
 
 def test_hippocampus_retrieval_ring_buffer_and_episodic_values() -> None:
     config = hippo.HippocampusConfig(capacity=3, temperature=0.01)
     memory = hippo.init(config, 2, K)
     # Empty memory: nothing is similar, episodic values are zero.
-    assert np.all(np.isneginf(np.asarray(hippo.similarity(memory, jnp.array([1.0, 0.0])))))
+    # (The stored observations serve as their own keys here: an identity encoder.)
+    empty_sim = hippo.similarity(memory, memory.obs, jnp.array([1.0, 0.0]))
+    assert np.all(np.isneginf(np.asarray(empty_sim)))
+    np.testing.assert_array_equal(hippo.recall(memory, memory.obs, jnp.array([1.0, 0.0])), 0.0)
     empty = _episodic(config, memory, jnp.array([1.0, 0.0]), jnp.zeros(3), 0.9, 2)
     np.testing.assert_allclose(np.asarray(empty), 0.0)
 
@@ -176,6 +182,10 @@ def test_hippocampus_retrieval_ring_buffer_and_episodic_values() -> None:
     memory = _write(memory, newest, jnp.int32(1), jnp.float32(5), jnp.zeros(K), keys[0])
     assert int(memory.cursor) == 1 and int(memory.actions[0]) == 1
     assert int(_retrieve(memory, jnp.array([1.0, 0.0]))) == 0  # [.6, .8] is now nearest
+    # Recall returns the reactions remembered with the nearest memory.
+    felt = jnp.arange(K, dtype=jnp.float32)
+    memory = _write(memory, keys[1], jnp.int32(0), jnp.float32(0), felt, keys[1])
+    np.testing.assert_array_equal(hippo.recall(memory, memory.obs, jnp.array([0.0, 2.0])), felt)
 
     # Episodic values: with uniform similarity, the mean remembered outcome r + γV′ per action.
     flat = hippo.HippocampusConfig(capacity=4, temperature=1e6)
@@ -190,193 +200,125 @@ def test_hippocampus_retrieval_ring_buffer_and_episodic_values() -> None:
     np.testing.assert_allclose(np.asarray(values), expected, rtol=1e-4, atol=1e-6)
 
 
-# ----------------------------------------------------------------------------- steering
-
-
-def test_steering_cannot_read_the_latent() -> None:
-    for fn in (steering_.step, steering_.innate_reactions, steering_.imagined_reward):
-        params = inspect.signature(fn).parameters
-        assert "z" not in params and "latent" not in params, fn.__name__
-    assert "reward" not in inspect.signature(cortex_.loss).parameters
-    assert "reward" not in inspect.signature(cortex_.update).parameters
-    # The steering subsystem's only state is its rewiring state and its innate weights, which
-    # nothing changes: no weights to train.
-    assert steering_.SteeringState._fields == ("fear_gain", "since_fear", "since_threat",
-                                               "valence")  # fmt: skip
-    config = steering_.SteeringConfig()
-    state = steering_.init(config)
-    for s in (sens(pain=1.0), sens(sweet=1.0, hunger=0.5), sens(stimulation=1.0)):
-        state, _ = _steer(config, state, s, jnp.ones(K))
-    np.testing.assert_array_equal(state.valence, np.asarray(config.valence, np.float32))
-
-
-def test_innate_reactions() -> None:
-    config, state = steering_.SteeringConfig(), steering_.init(steering_.SteeringConfig())
-    react = partial(_innate, config, state)
-    # Salt: aversive when sated, appetitive when deprived.
-    assert float(react(sens(salt=1.0, salt_need=0.0))[R["salt"]]) == pytest.approx(-1.0)
-    assert float(react(sens(salt=1.0, salt_need=1.0))[R["salt"]]) == pytest.approx(1.0)
-    # Appetite scales with hunger.
-    full, hungry = react(sens(sweet=1.0, hunger=0.0)), react(sens(sweet=1.0, hunger=1.0))
-    assert float(full[R["appetite"]]) == pytest.approx(0.2)
-    assert float(hungry[R["appetite"]]) == pytest.approx(1.2)
-    # Stimulation goes straight into reward (no reaction channel in between).
-    quiet = _steer(config, state, sens(), jnp.zeros(K))[1].reward
-    wired = _steer(config, state, sens(stimulation=2.0), jnp.zeros(K))[1]
-    assert float(wired.reward - quiet) == pytest.approx(2.0 * config.stimulation_gain)
-    assert not np.any(np.asarray(wired.innate))
-
-
-def test_calm_is_relief_after_a_threat_not_a_standing_state() -> None:
-    config = steering_.SteeringConfig(calm_after=4, relief=8)
-    state = steering_.init(config)
-    calm = []
-    for s in [sens()] * 20 + [sens(pain=1.0)] + [sens()] * 20:
-        state, out = _steer(config, state, s, jnp.zeros(K))
-        calm.append(float(out.innate[R["calm"]]))
-    # Never threatened: never calm, so a safe world pays no reward for nothing done.
-    assert calm[:21] == [0.0] * 21
-    # After the pain: calm_after quiet steps, then `relief` steps of calm, then nothing.
-    assert calm[21:] == [0.0] * 4 + [1.0] * 8 + [0.0] * 8
-    assert int(state.since_threat) == 20
-    long_quiet = steering_.SteeringState(
-        jnp.float32(1.0), jnp.int32(steering_.LONG_AGO), jnp.int32(steering_.LONG_AGO), VALENCE
-    )
-    assert int(_steer(config, long_quiet, sens(), jnp.zeros(K))[0].since_threat) == (
-        steering_.LONG_AGO
-    )  # the counters saturate
-
-
-def test_anticipation_pays_only_for_issued_reactions_the_innate_detector_confirms() -> None:
-    config = steering_.SteeringConfig(anticipation_gain=0.1)
-    no_calm = steering_.SteeringState(jnp.float32(1.0), jnp.int32(10_000), jnp.int32(0), VALENCE)
-    state = no_calm
-    issued = jnp.zeros(K).at[R["appetite"]].set(0.5)
-    food = sens(sweet=1.0, hunger=0.8)  # appetite 1.0
-
-    def reward(s, i):
-        return float(_steer(config, state, s, i)[1].reward)
-
-    base = reward(food, jnp.zeros(K))
-    assert base == pytest.approx(1.0)
-    assert reward(food, issued) - base == pytest.approx(0.1 * 1.0 * 0.5)  # issued, then fired
-    assert reward(sens(), issued) == pytest.approx(0.0)  # issued but nothing fired: no pay
-    wrong = jnp.zeros(K).at[R["approval"]].set(1.0)
-    assert reward(food, wrong) == pytest.approx(base)  # a different channel: no pay
-
-
-def test_imagined_reward_scales_with_the_imagination_gain() -> None:
-    config = steering_.SteeringConfig()
-    no_calm = steering_.SteeringState(jnp.float32(1.0), jnp.int32(10_000), jnp.int32(0), VALENCE)
-    state = no_calm
-    s = sens(pain=0.8, stimulation=0.5)
-    one = float(_imagined(config, state, s, jnp.zeros(K), 1.0))
-    for gain in (0.25, 0.5):
-        got = float(_imagined(config, state, s, jnp.zeros(K), gain))
-        assert got == pytest.approx(gain * one)  # linear channels scale with the gain
-    # Issued reactions are seen at the gain too: anticipation = a·(g·innate)·clip(g·issued).
-    issued = jnp.zeros(K).at[R["pain"]].set(1.0)
-    got = float(_imagined(config, state, s, issued, 0.5))
-    assert got == pytest.approx(0.5 * one + 0.1 * (0.5 * 0.8) * 0.5)
-
-
-def test_habituation_and_sensitisation_rewire_the_fear_gain() -> None:
-    config = steering_.SteeringConfig(rewiring_rate=0.2, rewiring_window=6, calm_after=4)
-    state = steering_.init(config)
-    state, out = _steer(config, state, sens(periphery_motion=1.0), jnp.zeros(K))
-    assert float(out.innate[R["fear"]]) == 1.0 and float(state.fear_gain) == 1.0
-    gains = []
-    for _ in range(6):  # quiet: calm fires once since_threat reaches calm_after
-        state, out = _steer(config, state, sens(), jnp.zeros(K))
-        gains.append(float(state.fear_gain))
-    # The first calm (4 quiet steps after the fear) lowers the gain by the rewiring rate.
-    first_calm = gains.index(next(g for g in gains if g < 1.0))
-    assert first_calm == config.calm_after  # steps 1..4 quiet, calm fires on step 5
-    assert gains[first_calm] == pytest.approx(1.0 - config.rewiring_rate)
-    # One fear episode rewires once: later calm ticks inside the window change nothing.
-    assert gains[-1] == pytest.approx(1.0 - config.rewiring_rate)
-    state, _ = _steer(config, state, sens(), jnp.zeros(K))
-    assert float(state.fear_gain) == gains[-1]
-    # Without a rewiring rate the gain never moves.
-    still = steering_.init(steering_.SteeringConfig())
-    for s in (sens(periphery_motion=1.0), sens(), sens(), sens(), sens(), sens(), sens()):
-        still, _ = _steer(steering_.SteeringConfig(), still, s, jnp.zeros(K))
-    assert float(still.fear_gain) == 1.0
-
-    # Pain soon after fear sensitises: gain += sensitisation·(1 − gain).
-    weak = steering_.SteeringState(jnp.float32(0.6), jnp.int32(10_000), jnp.int32(10_000),
-                                   VALENCE)  # fmt: skip
-    weak, _ = _steer(config, weak, sens(periphery_motion=1.0), jnp.zeros(K))
-    weak, _ = _steer(config, weak, sens(pain=1.0), jnp.zeros(K))
-    assert float(weak.fear_gain) == pytest.approx(0.6 + config.sensitisation * 0.4)
-    # Pain without a recent fear does not.
-    lone = steering_.SteeringState(jnp.float32(0.6), jnp.int32(10_000), jnp.int32(10_000),
-                                   VALENCE)  # fmt: skip
-    lone, _ = _steer(config, lone, sens(pain=1.0), jnp.zeros(K))
-    assert float(lone.fear_gain) == pytest.approx(0.6)
-
-
 # ----------------------------------------------------------------------------- PFC
 
 Z, A = 4, 3
+GAIN = steering_.Gains().imagination
 
 
-def _hand_built_brain() -> tuple[pfc_.Brain, jax.Array]:
-    """transition(0, a) = tanh(2)·e_a. e_0 predicts stimulation, e_1 sweet food when hungry, e_2
-    nothing. The assessors rate e_0 as painful and e_1 as appetising."""
+def _hand_built_brain(heads: dict[int, str]) -> pfc_.Brain:
+    """transition(z, a) = tanh(2)·e_a whatever z; the assessors map latent unit i to the channel
+    heads[i]. The cortex's sensation decoder says e_0 brings the electrode's stimulation."""
     trans_w = jnp.zeros((Z + A, Z)).at[Z + jnp.arange(A), jnp.arange(A)].set(2.0)
-    sens_w = jnp.zeros((Z, len(SENSATIONS)))
-    sens_w = sens_w.at[0, S["stimulation"]].set(1.5)
-    sens_w = sens_w.at[1, S["sweet"]].set(1.0).at[1, S["hunger"]].set(1.0)
+    sens_w = jnp.zeros((Z, len(SENSATIONS))).at[0, S["stimulation"]].set(1.5)
     cortex = cortex_.CortexParams(
         jnp.zeros((5, Z)), jnp.zeros(Z), trans_w, jnp.zeros(Z), jnp.zeros((Z, 5)), jnp.zeros(5),
         sens_w, jnp.zeros(len(SENSATIONS)),
     )  # fmt: skip
-    w = jnp.zeros((Z, K)).at[0, R["pain"]].set(1.0).at[1, R["appetite"]].set(1.0)
-    brain = pfc_.Brain(cortex, assessors_.AssessorParams(w, jnp.zeros(K)), bg.init(Z, A))
-    return brain, jnp.zeros(Z)
+    heads_w = jnp.zeros((Z, K))
+    for unit, name in heads.items():
+        heads_w = heads_w.at[unit, R[name]].set(1.0)
+    assess = assessors_.init(assessors_.AssessorConfig(), Z, K)._replace(w=heads_w)
+    return pfc_.Brain(cortex, assess, bg.init(Z, A))
 
 
-def test_pfc_plans_the_action_whose_imagined_outcome_is_best() -> None:
-    brain, z = _hand_built_brain()
-    brain = brain._replace(cortex=brain.cortex._replace(sens_w=brain.cortex.sens_w.at[0].set(0)))
-    steer_cfg = steering_.SteeringConfig()
-    scores = pfc_.plan_scores(
-        pfc_.PFCConfig(horizon=1), steer_cfg, steering_.init(steer_cfg),
-        assessors_.AssessorConfig(), bg.BasalGangliaConfig(), brain, z, jnp.zeros(Z), z[None],
-    )  # fmt: skip
-    assert int(jnp.argmax(scores)) == 1
-    # Horizon 1: the score is exactly the steering subsystem's reward for the imagined latent.
-    for a in range(A):
-        zz = cortex_.transition(brain.cortex, z, jnp.int32(a), A)
-        expected = steering_.imagined_reward(
-            steer_cfg, steering_.init(steer_cfg), cortex_.predict_sensations(brain.cortex, zz),
-            assessors_.predict(assessors_.AssessorConfig(), brain.assessors, zz), 0.5,
-        )  # fmt: skip
-        assert float(scores[a]) == pytest.approx(float(expected), abs=1e-6)
+ONE_STEP = pfc_.PFCConfig(horizon=1)
 
 
-def test_reflective_mode_vetoes_an_action_that_would_corrupt_the_future_self() -> None:
-    """Action 0 is imagined as rewarding (stimulation) but leads where the current assessors
-    see pain; reinforcing it would make the future self steer worse by today's values."""
-    brain, z = _hand_built_brain()
+def _plan(brain: pfc_.Brain, body: jax.Array, config: pfc_.PFCConfig = ONE_STEP,
+          goal: jax.Array | None = None, steer: steering_.SteeringConfig | None = None,
+          z: jax.Array | None = None) -> pfc_.Plan:  # fmt: skip
+    state = steering_.init(steer or steering_.SteeringConfig())
+    z = jnp.zeros(Z) if z is None else z
+    goal = jnp.zeros(Z) if goal is None else goal
+    return pfc_.plan(config, assessors_.AssessorConfig(), bg.BasalGangliaConfig(), brain,
+                     steering_.reading(state, body), state.params.imagination, z, goal,
+                     z[None])  # fmt: skip
+
+
+def test_pfc_scores_imagined_thoughts_by_learned_valence() -> None:
+    """Horizon 1: each action's score is the steering subsystem's valence of the assessors'
+    outputs for the imagined latent, at the imagination gain; the plan returns those channels."""
+    brain = _hand_built_brain({0: "pain", 1: "sweet"})
+    hungry = sens(hunger=1.0)
+    plan = _plan(brain, hungry)
+    t = float(np.tanh(2.0))
+    np.testing.assert_allclose(np.asarray(plan.scores), [-GAIN * t, GAIN * 1.2 * t, 0.0],
+                               rtol=1e-5)  # fmt: skip
+    assert int(jnp.argmax(plan.scores)) == 1
+    np.testing.assert_allclose(np.asarray(plan.imagined[0]), GAIN * t * np.eye(K)[R["pain"]],
+                               rtol=1e-5)  # fmt: skip
+    # The imagination gain is data: gain 1 doubles the scores of gain 0.5.
+    loud = _plan(brain, hungry, steer=steering_.SteeringConfig(
+        gains=steering_.Gains(imagination=1.0)))  # fmt: skip
+    np.testing.assert_allclose(np.asarray(loud.scores), np.asarray(plan.scores) / GAIN, rtol=1e-5)
+    # Conditioning on a value concept adds the imagined thought's match to it.
+    goal = jnp.zeros(Z).at[2].set(1.0)
+    conditioned = _plan(brain, hungry, pfc_.PFCConfig(horizon=1, goal_weight=2.0), goal)
+    np.testing.assert_allclose(np.asarray(conditioned.scores - plan.scores), [0.0, 0.0, 2.0],
+                               atol=1e-5)  # fmt: skip
+
+
+def test_an_electrode_is_invisible_to_planning_until_it_is_experienced() -> None:
+    """The world model predicts stimulation after action 0, but the PFC does not decode
+    sensations into the innate reward: without a stimulation assessor action 0 scores nothing;
+    once the stimulation assessor predicts it, it scores the electrode's innate weight."""
+    never = _plan(_hand_built_brain({}), sens()).scores
+    np.testing.assert_allclose(np.asarray(never), 0.0)
+    felt = _plan(_hand_built_brain({0: "stimulation"}), sens()).scores
+    assert int(jnp.argmax(felt)) == 0 and float(felt[0]) > 0
+
+
+def test_a_sated_agent_plans_for_salt_as_soon_as_it_needs_salt() -> None:
+    """Assessors trained only while sated, on a chain near-salt → at-salt (salt taste), learn
+    "salt is coming" (the steering subsystem's targets are raw). At a salt-deprived test, with no
+    new salt reward and no update, the PFC scores the approach to salt positively; in the
+    ablation the assessors learned "this is bad", and the approach still scores negatively."""
+    near, at = jnp.eye(Z)[0], jnp.eye(Z)[1]
+    sated, deprived = sens(salt_need=0.0), sens(salt_need=1.0)
+    salt = sens(salt=1.0, salt_need=0.0)
+    config = assessors_.AssessorConfig(lr=0.5)
+
+    @jax.jit
+    def learn(body: steering_.SteeringState) -> assessors_.AssessorParams:
+        def visit(params, _):  # near → at: the salt taste arrives as the agent reaches it
+            quiet = jnp.zeros(K)
+            _, out = steering_.step(body, salt, quiet, quiet, quiet)
+            params, _ = assessors_.update(config, params, near, out.targets, at)
+            _, out = steering_.step(body, sated, quiet, quiet, quiet)
+            params, _ = assessors_.update(config, params, at, out.targets, jnp.zeros(Z))
+            return params, None
+
+        return jax.lax.scan(visit, assessors_.init(config, Z, K), None, 200)[0]
+
+    def trained(steer: steering_.SteeringConfig) -> pfc_.Brain:
+        return _hand_built_brain({})._replace(assessors=learn(steering_.init(steer)))
+
+    for steer, sign_when_deprived in ((steering_.SteeringConfig(), 1.0),
+                                      (steering_.SteeringConfig(pointers=False), -1.0)):
+        brain = trained(steer)
+        # Action 0 leads to `near` (tanh(2)·e_0), action 2 to nothing.
+        training = _plan(brain, sated, steer=steer).scores
+        test = _plan(brain, deprived, steer=steer).scores
+        assert float(training[0] - training[2]) < 0  # avoided while sated
+        assert np.sign(float(test[0] - test[2])) == sign_when_deprived
+
+
+def test_reflective_mode_vetoes_reinforcing_what_current_values_reject() -> None:
+    """The critic (from old rewards) values e_0 highly, so acting 0 would be reinforced; but the
+    current assessors see pain there. Reflecting on the future self that reinforcement would
+    make, the PFC scores action 0 down and action 1 (sweet, valued now) up."""
+    brain = _hand_built_brain({0: "pain", 1: "sweet"})
+    brain = brain._replace(basal_ganglia=brain.basal_ganglia._replace(
+        critic_w=jnp.zeros(Z).at[0].set(10.0)))  # fmt: skip
     z = jnp.array([0.0, 0.0, 0.0, 1.0])  # a context of its own, so the actor update is local
-    steer_cfg = steering_.SteeringConfig()
-    steer_state = steering_.init(steer_cfg)
-
-    def scores(config):
-        return pfc_.plan_scores(
-            config, steer_cfg, steer_state, assessors_.AssessorConfig(), bg.BasalGangliaConfig(),
-            brain, z, jnp.zeros(Z), z[None],
-        )  # fmt: skip
-
-    plain = scores(pfc_.PFCConfig(horizon=1))
-    assert int(jnp.argmax(plain)) == 0  # the imagination alone likes the stimulation
-    reflective = scores(pfc_.PFCConfig(horizon=1, reflective=True))
+    plain = _plan(brain, sens(hunger=1.0), z=z).scores
+    reflective = _plan(brain, sens(hunger=1.0), pfc_.PFCConfig(horizon=1, reflective=True),
+                       z=z).scores  # fmt: skip
     reflect = reflective - plain
     assert float(reflect[0]) < 0 < float(reflect[1])
-    assert int(jnp.argmax(reflective)) == 1
-    off = scores(pfc_.PFCConfig(horizon=1, reflective=True, reflect_repeats=0.0))
+    off = _plan(brain, sens(hunger=1.0), pfc_.PFCConfig(horizon=1, reflective=True,
+                                                        reflect_repeats=0.0), z=z).scores
     np.testing.assert_allclose(np.asarray(off - plain), 0.0, atol=1e-7)
 
 
@@ -446,6 +388,7 @@ def test_agent_runs_jitted_on_foraging_with_diagnostics(world, agent_fns) -> Non
     assert diag.reward.shape == diag.dopamine.shape == diag.valence.shape == ()
     assert diag.world_model_loss.shape == ()
     assert diag.innate.shape == diag.reactions.shape == diag.issued.shape == (K,)
+    assert diag.predicted.shape == (K,) and diag.fear_gain.shape == ()
     assert diag.contributions.shape == (z,)
     assert action.shape == () and 0 <= int(action) < world.n_actions
     assert all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(diags))
@@ -543,9 +486,119 @@ def test_world_model_gets_no_gradient_from_reward(world, agent_fns) -> None:
         assert not np.any(np.asarray(leaf)), "reward leaked into the world model"
     # The cortex's own loss does get a gradient: it learns, by prediction only.
     own = jax.jit(jax.grad(cortex_.loss), static_argnums=5)(
-        state.cortex, obs, action, obs2, s, world.n_actions
+        state.cortex, obs, action, obs2, s, world.n_actions, 0.0
     )
     assert any(bool(jnp.any(g != 0)) for g in jax.tree.leaves(own))
+
+
+def test_terminal_contacts_are_learned_by_the_world_model(world, agent_fns) -> None:
+    """The sensations of an episode's last contact arrive with `done`: the world model learns
+    them (its sensation decoder moves), but not to predict the next episode's first view."""
+    init, begin, step = agent_fns(SMALL)
+    key = jax.random.key(10)
+    obs, _ = world.reset(key, world.default_params())
+    state, _ = begin(init(key), obs, key)
+    new, _, _ = step(state, obs * 0.5, sens(sweet=1.0), jnp.bool_(True), key)
+    assert not np.allclose(np.asarray(new.cortex.sens_w), np.asarray(state.cortex.sens_w))
+    grad = partial(jax.grad(cortex_.loss), n_actions=world.n_actions, boundary=1.0)
+    one = grad(state.cortex, obs, jnp.int32(0), obs, sens(sweet=1.0))
+    other = grad(state.cortex, obs, jnp.int32(0), obs * 0 + 1.0, sens(sweet=1.0))
+    for a, b in zip(jax.tree.leaves(one), jax.tree.leaves(other), strict=True):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-7)
+
+
+def test_actor_update_is_on_policy_for_the_combined_policy(world, agent_fns) -> None:
+    """The actor's step is lr·δ·∇θ log π(a|z)/(1 + |z|²), where π is the policy actions are
+    drawn from (actor + habit + PFC + episodic, over the temperature): checked against central
+    finite differences of that policy's log-probability."""
+    init, begin, _ = agent_fns(SMALL)
+    key = jax.random.key(11)
+    obs, _ = world.reset(key, world.default_params())
+    state, _ = begin(init(key), obs, key)
+    k1, k2, k3 = jax.random.split(key, 3)
+    p = state.basal_ganglia
+    state = state._replace(basal_ganglia=p._replace(
+        actor_w=jax.random.normal(k1, p.actor_w.shape),
+        habit_w=jax.random.normal(k2, p.habit_w.shape),
+    ))  # fmt: skip
+    z = jnp.tanh(jax.random.normal(k3, (SMALL.cortex.latent,)))
+    logits = jax.jit(lambda w: agent_.policy_logits(
+        SMALL, state._replace(basal_ganglia=state.basal_ganglia._replace(actor_w=w)), z))
+    actor_w, action = state.basal_ganglia.actor_w, 2
+    policy = jax.nn.softmax(logits(actor_w))
+    eps, fd = 1e-2, np.zeros(actor_w.shape)
+    for i in range(actor_w.shape[0]):
+        for j in range(actor_w.shape[1]):
+            bump = jnp.zeros(actor_w.shape).at[i, j].set(eps)
+            up = jax.nn.log_softmax(logits(actor_w + bump))[action]
+            down = jax.nn.log_softmax(logits(actor_w - bump))[action]
+            fd[i, j] = float(up - down) / (2 * eps)
+    config = replace(SMALL.basal_ganglia, entropy=0.0, temperature=1.0)
+    new, _ = bg.update(config, state.basal_ganglia, bg.zero_traces(state.basal_ganglia), z,
+                       jnp.int32(action), policy, jnp.float32(1.0), 0.0)  # fmt: skip
+    step = np.asarray(new.actor_w - actor_w) * (1.0 + float(z @ z)) / config.actor_lr
+    np.testing.assert_allclose(step, fd, atol=2e-3)
+    assert np.abs(fd).max() > 0.05
+
+
+def test_replay_reencodes_stored_observations(world, agent_fns) -> None:
+    """Memories hold what was seen; replay encodes them with the cortex as it is now, so a
+    changed encoder changes what replay learns."""
+    init, begin, step = agent_fns(SMALL)
+    key = jax.random.key(12)
+    params = world.default_params()
+    obs, env = world.reset(key, params)
+    state, action = begin(init(key), obs, key)
+    for k in jax.random.split(key, 6):
+        obs, env, s, done = world.sense(k, env, action, params)
+        state, action, _ = step(state, obs, s.at[S["sweet"]].set(1.0), done, k)
+    assert "obs" in hippo.Memory._fields and "keys" not in hippo.Memory._fields
+    replay = jax.jit(partial(agent_._replay, SMALL))
+    args = (state.basal_ganglia, state.assessors, state.memory, jax.random.key(13))
+    now, _ = replay(state.cortex, *args)
+    other = state.cortex._replace(enc_w=-state.cortex.enc_w)
+    then, _ = replay(other, *args)
+    assert not np.allclose(np.asarray(now.critic_w), np.asarray(then.critic_w))
+    # The same replay by hand, each memory encoded by today's cortex.
+    idx, valid = hippo.sample(jax.random.key(13), state.memory, SMALL.hippocampus.replay)
+    critic, m = state.basal_ganglia, state.memory
+    for i, ok in zip(np.asarray(idx), np.asarray(valid), strict=True):
+        if ok:
+            z, z_next = (cortex_.encode(state.cortex, o[i]) for o in (m.obs, m.next_obs))
+            critic = bg.replay_critic(SMALL.basal_ganglia, critic, z, m.rewards[i], z_next)
+    assert bool(np.asarray(valid).any())
+    np.testing.assert_allclose(np.asarray(now.critic_w), np.asarray(critic.critic_w),
+                               rtol=1e-5, atol=1e-6)  # fmt: skip
+
+
+def _cue_chain(world, agent_fns, anticipation: float, ticks: int = 900) -> tuple[float, float]:
+    """A fixed stream: cue → spider (the threat detector fires) → blank, over and over, whatever
+    the agent does. Every innate weight is 0, so the only reward is the anticipation criterion's.
+    Returns the issue gate's threat probability at the cue, and the threat assessor's output."""
+    init, begin, step = agent_fns(SMALL)
+    steer = steering_.SteeringConfig(valence=(0.0,) * K, anticipation=anticipation)
+    state = init(jax.random.key(14))._replace(steering=steering_.init(steer))
+    cue, spider, blank = (jnp.zeros(world.obs_size).at[i].set(1.0) for i in (0, 1, 2))
+    stream = [(cue, sens()), (spider, sens(periphery_motion=1.0)), (blank, sens())]
+    state, _ = begin(state, blank, jax.random.key(15))
+    for t, k in enumerate(jax.random.split(jax.random.key(16), ticks)):
+        obs, s = stream[t % 3]
+        state, _, _ = step(state, obs, s, jnp.bool_(False), k)
+    z = cortex_.encode(state.cortex, cue)
+    threat = R["threat"]
+    gate = float(assessors_.gate(state.assessors, z)[threat])
+    return gate, float(assessors_.predict(SMALL.assessors, state.assessors, z)[threat])
+
+
+def test_the_issue_gate_learns_under_the_criterion_and_stays_passive_without(
+    world, agent_fns
+) -> None:
+    passive = SMALL.assessors.passive
+    off, predicted_off = _cue_chain(world, agent_fns, anticipation=0.0)
+    assert off == pytest.approx(passive, abs=1e-6)  # no dopamine for issuing: unchanged
+    assert predicted_off > 0.3  # ... although the cue→threat prediction was learned
+    on, _ = _cue_chain(world, agent_fns, anticipation=1.0)
+    assert on > passive + 0.3
 
 
 # ----------------------------------------------------------------------------- learning

@@ -56,7 +56,7 @@ def test_agent_types_differ_only_in_approval() -> None:
         if a != b
     ]
     assert diff == [approval]
-    assert intrinsic.steering.valence[REACTIONS.index("appetite")] > 0
+    assert intrinsic.steering.valence[REACTIONS.index("sweet")] > 0
     assert intrinsic.pfc == extrinsic.pfc and intrinsic.basal_ganglia == extrinsic.basal_ganglia
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from shardlab.analysis import shards
+from shardlab.brain import agent
 from shardlab.brain import basal_ganglia as bg
 from shardlab.worlds import ACTIONS, make
 
@@ -107,3 +108,25 @@ def test_world_features_on_foraging():
     i = int(np.flatnonzero(feats["food up"] > 0)[0])
     rows = np.nonzero(food_channel[i] > 0.5)[0]
     assert rows.min() < world.radius
+
+
+def test_attribute_splits_the_choice_across_the_policy_terms():
+    """Planted terms over 4 states: the actor decides in context "a", the PFC in "b". Each
+    term's push is its logit for the chosen action minus its mean; the pushes sum to the whole
+    policy's, and the shares say who chose."""
+    actor = np.array([[2.0, 0.0], [2.0, 0.0], [0.0, 0.0], [0.0, 0.0]])
+    pfc = np.array([[0.0, 0.0], [0.0, 0.0], [0.0, 3.0], [0.0, 3.0]])
+    habit = np.array([[0.5, 0.0]] * 4)
+    terms = agent.PolicyTerms(actor, habit, pfc, np.zeros((4, 2)))
+    contexts = {"a": np.array([1, 1, 0, 0], bool), "b": np.array([0, 0, 1, 1], bool)}
+    df = shards.attribute(terms, contexts).set_index(["context", "term"])
+    assert df.loc[("a", "actor"), "push"] == pytest.approx(1.0)  # chose 0: 2 − mean(2, 0)
+    assert df.loc[("a", "pfc"), "push"] == 0.0
+    assert df.loc[("b", "pfc"), "push"] == pytest.approx(1.5)  # chose 1
+    assert df.loc[("b", "habit"), "push"] == pytest.approx(-0.25)  # it pushed the other way
+    assert df.loc[("a", "actor"), "share"] == pytest.approx(1.0 / 1.25)
+    total = df.groupby("context")["push"].sum()
+    assert total["a"] == pytest.approx(1.25) and total["b"] == pytest.approx(1.25)
+    assert set(df["n"]) == {2}
+    with pytest.raises(ValueError, match="mask"):
+        shards.attribute(terms, {"bad": np.ones(3, bool)})

@@ -112,16 +112,27 @@ def _observe(world: World):
 
 @cache
 def _terms(config: agent_.AgentConfig):
-    def one(state: agent_.AgentState, obs: jax.Array) -> agent_.PolicyTerms:
+    def one(state: agent_.AgentState, obs: jax.Array, sens: jax.Array) -> agent_.PolicyTerms:
+        state = state._replace(sensations=sens)
         return agent_.policy_terms(config, state, cortex_.encode(state.cortex, obs))
 
-    return jax.jit(jax.vmap(jax.vmap(one, in_axes=(None, 0)), in_axes=(0, None)))
+    return jax.jit(jax.vmap(jax.vmap(one, in_axes=(None, 0, 0)), in_axes=(0, None, 0)))
 
 
 def policy_terms(
-    config: agent_.AgentConfig, agents: agent_.AgentState, obs: ArrayLike
+    config: agent_.AgentConfig,
+    agents: agent_.AgentState,
+    obs: ArrayLike,
+    sensations: ArrayLike | None = None,
 ) -> agent_.PolicyTerms:
     """Each agent's action preferences on each observation, by term: (agents, M, actions)
     arrays for the actor (shards), habit prior, PFC plans and episodic values. Their sum over
-    the temperature is the policy's logits."""
-    return _terms(config)(agents, jnp.asarray(obs, jnp.float32))
+    the temperature is the policy's logits. The PFC values plans at the body's need, read from
+    `sensations` (M, S) when given (e.g. from `place(..., drives=...)`), else from what each
+    agent last sensed."""
+    obs = jnp.asarray(obs, jnp.float32)
+    n, m = agents.action.shape[0], obs.shape[0]
+    sens = (agents.sensations[:, None] if sensations is None
+            else jnp.asarray(sensations, jnp.float32)[None])  # fmt: skip
+    sens = jnp.broadcast_to(sens, (n, m, agents.sensations.shape[-1]))
+    return _terms(population.program(config))(agents, obs, sens)

@@ -16,6 +16,9 @@ Conventions. For a probe `feature ≈ z·w_f + b_f`, the shard (f, a) has
   one is on);
 * contribution at z:  f̂(z)·S[f, a]  — the shard's decision influence, in logits.
 
+`attribute` widens the view from the actor to the whole policy: the actual choice, split
+across the actor, habit prior, PFC and episodic terms per context (the shards' share of it).
+
 Without probes, the features are the latent units themselves (w_f = e_f, b_f = 0), and the
 contribution is exactly `decompose`'s. The brain trains the actor with updates whose columns sum
 to zero over actions, so only differences between logits matter and no centring is needed.
@@ -34,6 +37,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from shardlab.brain import agent as agent_
 from shardlab.brain import basal_ganglia as bg
 from shardlab.worlds.engine import World
 from shardlab.worlds.scenario import ACTIONS, DRIVES, ITEMS
@@ -234,6 +238,38 @@ def shard_strength(
                         "strength": float(mean[i, j]), "n": count,
                     }
                 )  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def attribute(
+    terms: agent_.PolicyTerms, contexts: Mapping[str, ArrayLike], chosen: ArrayLike | None = None
+) -> pd.DataFrame:
+    """Who made the choice: each policy term's push on the chosen action, per context.
+
+    `terms` are (…, M, A) arrays over M states (from `probes.policy_terms`; leading axes, e.g.
+    agents, are averaged over); `contexts` boolean masks over the M states; `chosen` (…, M)
+    the actions taken (default: the policy's most likely). A term's push is its logit for the
+    chosen action minus its mean logit, so the pushes sum to the whole policy's (times the
+    temperature); its share is the push over the sum of the terms' absolute pushes. The actor's
+    push is where shards act; the habit prior, PFC plans and episodic values are the rest.
+    Columns: context, term, push, share, n."""
+    arrays = {name: np.asarray(t, float) for name, t in terms._asdict().items()}
+    total = sum(arrays.values())
+    chosen = total.argmax(-1) if chosen is None else np.asarray(chosen, int)
+    pushes = {name: np.take_along_axis(t, chosen[..., None], -1)[..., 0] - t.mean(-1)
+              for name, t in arrays.items()}  # fmt: skip
+    scale = sum(np.abs(p) for p in pushes.values()) + 1e-12
+    m = total.shape[-2]
+    rows = []
+    for context, mask in contexts.items():
+        mask = np.asarray(mask, bool)
+        if mask.shape != (m,):
+            raise ValueError(f"context {context!r}: mask {mask.shape} must be ({m},)")
+        for name, push in pushes.items():
+            rows.append({"context": context, "term": name,
+                         "push": float(push[..., mask].mean()) if mask.any() else np.nan,
+                         "share": float((push / scale)[..., mask].mean()) if mask.any() else np.nan,
+                         "n": int(mask.sum())})  # fmt: skip
     return pd.DataFrame(rows)
 
 

@@ -42,9 +42,7 @@ class PlannerLog(NamedTuple):
 
 def true_reward(config: PlannerConfig, sens: dict[str, Array]) -> Array:
     """The steering subsystem's primary reward, which this agent knows in closed form."""
-    state = steering.init(config.steering)
-    _, out = steering.step(config.steering, state, sensation_vector(sens), jnp.zeros(6))
-    return out.reward
+    return steering.innate_reward(steering.init(config.steering), sensation_vector(sens))
 
 
 def act(

@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+from numpy.typing import ArrayLike
 
 from shardlab.brain import assessors as assessors_
 from shardlab.brain import basal_ganglia as bg
@@ -44,17 +45,23 @@ class AgentState(NamedTuple):
     steering: steering_.SteeringState
     goal: Array  # (Z,) the value concept the PFC conditions on
     obs: Array  # the observation the last action was chosen from
+    sensations: Array  # (S,) what the body last sensed, its interoception included
     action: Array
-    issued: Array  # (k,) reactions the cortex issued for that observation
+    policy: Array  # (A,) the policy that action was drawn from
+    opened: Array  # (k,) the issue gate's decisions for that thought
+    issued: Array  # (k,) what the cortex issued for it
+    felt: Array  # (k,) cortical channels of the thoughts imagined and recalled with it
 
 
 class Diagnostics(NamedTuple):
     reward: Array
     dopamine: Array  # δ
-    innate: Array  # (k,) the steering subsystem's ground truth
-    reactions: Array  # (k,)
-    issued: Array  # (k,) assessor outputs
-    valence: Array  # learned valence of the current thought
+    innate: Array  # (k,) what the innate detectors report
+    reactions: Array  # (k,) the body's reactions
+    predicted: Array  # (k,) the assessors' outputs for the thought that chose the action
+    issued: Array  # (k,) what the cortex issued with it
+    valence: Array  # the steering subsystem's valence of that thought
+    fear_gain: Array  # the innate fear detector's gain
     contributions: Array  # (Z,) each latent feature's push on the chosen action's logit
     world_model_loss: Array
 
@@ -65,16 +72,35 @@ def init(key: Array, config: AgentConfig, obs_size: int, n_actions: int) -> Agen
     basal = bg.init(z, n_actions)
     return AgentState(
         cortex=cortex,
-        assessors=assessors_.init(z, k),
+        assessors=assessors_.init(config.assessors, z, k),
         basal_ganglia=basal,
         traces=bg.zero_traces(basal),
-        memory=hippo.init(config.hippocampus, z, k),
+        memory=hippo.init(config.hippocampus, obs_size, k),
         steering=steering_.init(config.steering),
         goal=jnp.zeros(z),
         obs=jnp.zeros(obs_size),
+        sensations=jnp.zeros(len(SENSATIONS)),
         action=jnp.int32(0),
+        policy=jnp.full(n_actions, 1.0 / n_actions),
+        opened=jnp.zeros(k),
         issued=jnp.zeros(k),
+        felt=jnp.zeros(k),
     )
+
+
+def set_goal(agents: AgentState, vector: ArrayLike) -> AgentState:
+    """Condition planning (and, with `goal_reward`, reward) on a value concept: a vector in the
+    latent space, e.g. `concept_from_states` or a language concept mapped into it."""
+    return agents._replace(goal=jnp.broadcast_to(jnp.asarray(vector, jnp.float32),
+                                                 agents.goal.shape))  # fmt: skip
+
+
+def concept_from_states(agents: AgentState, obs: ArrayLike) -> Array:
+    """A value concept from examples: each agent's mean latent over observations (M, O) that
+    show the feature. Batched agents give (N, Z), one agent (Z,)."""
+    obs = jnp.asarray(obs, jnp.float32)
+    mean = lambda c: cortex_.encode(c, obs).mean(0)  # noqa: E731
+    return jax.vmap(mean)(agents.cortex) if agents.goal.ndim == 2 else mean(agents.cortex)
 
 
 class PolicyTerms(NamedTuple):
@@ -100,25 +126,43 @@ def no_offsets(latent: int) -> Offsets:
     return Offsets(jnp.zeros(latent), jnp.zeros(latent))
 
 
-def policy_terms(config: AgentConfig, state: AgentState, z: Array) -> PolicyTerms:
-    """Action preferences by source: actor (shards), habit prior, PFC plans, episodic value."""
-    p = state.basal_ganglia
-    zero = jnp.zeros_like(p.actor_b)
-    pfc = episodic = zero
+class _Deliberation(NamedTuple):
+    terms: PolicyTerms
+    imagined: Array  # (A, k) each first imagined thought's channels, at the imagination gain
+    recalled: Array  # (k,) the nearest memory's reactions, at the memory gain
+
+
+def _deliberate(config: AgentConfig, state: AgentState, z: Array) -> _Deliberation:
+    p, memory, gains = state.basal_ganglia, state.memory, state.steering.params
+    zero, k = jnp.zeros_like(p.actor_b), state.issued.shape[-1]
+    recall = config.hippocampus.enabled or config.pfc.reflective
+    keys = cortex_.encode(state.cortex, memory.obs) if recall else None
+    pfc, imagined = zero, jnp.zeros((p.actor_b.shape[0], k))
     if config.pfc.weight:
         brain = pfc_.Brain(state.cortex, state.assessors, p)
-        pfc = config.pfc.weight * pfc_.plan_scores(
-            config.pfc, config.steering, state.steering, config.assessors, config.basal_ganglia,
-            brain, z, state.goal, _references(state, z),
+        reading = steering_.reading(state.steering, state.sensations)
+        plan = pfc_.plan(
+            config.pfc, config.assessors, config.basal_ganglia, brain, reading,
+            gains.imagination, z, state.goal, _references(memory, keys, z),
         )  # fmt: skip
-    if config.hippocampus.enabled and config.hippocampus.episodic_weight:
-        next_values = bg.value(p, state.memory.next_keys)
-        episodic = config.hippocampus.episodic_weight * hippo.episodic_values(
-            config.hippocampus, state.memory, z, next_values, config.basal_ganglia.gamma,
-            p.actor_b.shape[0],
-        )  # fmt: skip
+        pfc, imagined = config.pfc.weight * plan.scores, plan.imagined
+    episodic, recalled = zero, jnp.zeros(k)
+    if config.hippocampus.enabled:
+        recalled = gains.memory * hippo.recall(memory, keys, z)
+        if config.hippocampus.episodic_weight:
+            next_values = bg.value(p, cortex_.encode(state.cortex, memory.next_obs))
+            episodic = config.hippocampus.episodic_weight * hippo.episodic_values(
+                config.hippocampus, memory, keys, z, next_values, config.basal_ganglia.gamma,
+                p.actor_b.shape[0],
+            )  # fmt: skip
     habit = config.basal_ganglia.habit_weight * bg.habit_log_prior(p, z)
-    return PolicyTerms(bg.actor_logits(p, z), habit, pfc, episodic)
+    return _Deliberation(PolicyTerms(bg.actor_logits(p, z), habit, pfc, episodic), imagined,
+                         recalled)  # fmt: skip
+
+
+def policy_terms(config: AgentConfig, state: AgentState, z: Array) -> PolicyTerms:
+    """Action preferences by source: actor (shards), habit prior, PFC plans, episodic value."""
+    return _deliberate(config, state, z).terms
 
 
 def policy_logits(config: AgentConfig, state: AgentState, z: Array) -> Array:
@@ -126,21 +170,34 @@ def policy_logits(config: AgentConfig, state: AgentState, z: Array) -> Array:
     return sum(policy_terms(config, state, z)) / config.basal_ganglia.temperature
 
 
-def _references(state: AgentState, z: Array) -> Array:
+def _references(memory: hippo.Memory, keys: Array | None, z: Array) -> Array:
     """Situations the reflective PFC rates its future self on: now, and remembered ones."""
-    m = state.memory
-    keys = jnp.where(m.filled[:, None], m.keys, z)
-    return jnp.concatenate([z[None], keys[:8]])
+    if keys is None:
+        return z[None]
+    return jnp.concatenate([z[None], jnp.where(memory.filled[:, None], keys, z)[:8]])
+
+
+def _choose(config: AgentConfig, state: AgentState, z: Array, key: Array) -> AgentState:
+    """Deliberate, act, and issue: the action, the policy it came from, the issue gate's
+    decisions, and the imagined and recalled channels the steering subsystem will feel."""
+    k_act, k_issue = jax.random.split(key)
+    thought = _deliberate(config, state, z)
+    logits = sum(thought.terms) / config.basal_ganglia.temperature
+    action = jax.random.categorical(k_act, logits)
+    opened, issued = assessors_.issue(
+        config.assessors, state.assessors, z, steering_.issuable(), k_issue
+    )
+    felt = jnp.maximum(thought.imagined[action], thought.recalled)
+    return state._replace(action=action, policy=jax.nn.softmax(logits), opened=opened,
+                          issued=issued, felt=felt)  # fmt: skip
 
 
 def begin(
     config: AgentConfig, state: AgentState, obs: Array, key: Array
 ) -> tuple[AgentState, Array]:
     """Choose the first action of a lifetime."""
-    z = cortex_.encode(state.cortex, obs)
-    action = jax.random.categorical(key, policy_logits(config, state, z))
-    issued = assessors_.predict(config.assessors, state.assessors, z)
-    return state._replace(obs=obs, action=action, issued=issued), action
+    state = _choose(config, state._replace(obs=obs), cortex_.encode(state.cortex, obs), key)
+    return state, state.action
 
 
 def step(
@@ -160,76 +217,75 @@ def step(
     (a Python bool) the cortex, assessors, basal ganglia and hippocampus stay as they are while
     the body (the steering subsystem's state) lives on. `offsets` steer the thought that
     chooses the action, not what is learned."""
-    k_act, k_replay = jax.random.split(key)
+    k_choose, k_replay = jax.random.split(key)
     done = done.astype(jnp.float32)
+    n_actions = state.policy.shape[-1]
     z_prev = jax.lax.stop_gradient(cortex_.encode(state.cortex, state.obs))
     pre = jax.lax.stop_gradient(cortex_.preactivation(state.cortex, obs))
     z = jnp.tanh(pre)
 
     # The steering subsystem: raw sensations and the cortex's output channels, never z.
-    steer, out = steering_.step(config.steering, state.steering, sensations, state.issued)
+    predicted = assessors_.predict(config.assessors, state.assessors, z)
+    steer, out = steering_.step(state.steering, sensations, predicted, state.issued, state.felt)
+    # The cortical pseudo-reward loop (seed 000): thoughts that match the value concept.
+    reward = out.reward + config.pfc.goal_reward * pfc_.match(z, state.goal)
 
-    # Basal ganglia: dopamine and credit assignment.
-    delta = bg.td_error(config.basal_ganglia, state.basal_ganglia, z_prev, out.reward, z)
-    basal, traces = bg.update(
-        config.basal_ganglia, state.basal_ganglia, state.traces, z_prev, state.action, delta, done
-    )
-    # Thought assessors learn the steering subsystem's ground truth.
-    assess, _ = assessors_.update(config.assessors, state.assessors, z_prev, out.innate, z)
-    # The world model learns by prediction only (not across an episode boundary).
-    cortex, wm_loss = _learn_world(config, state, obs, sensations, done)
+    # Basal ganglia: dopamine, and credit to the action and to the issue decisions.
+    delta = bg.td_error(config.basal_ganglia, state.basal_ganglia, z_prev, reward, z)
+    basal, traces = bg.update(config.basal_ganglia, state.basal_ganglia, state.traces, z_prev,
+                              state.action, state.policy, delta, done)  # fmt: skip
+    # Thought assessors learn the steering subsystem's ground truth; the gate learns to issue.
+    assess, _ = assessors_.update(config.assessors, state.assessors, z_prev, out.targets, z)
+    assess = assessors_.update_gate(config.assessors, assess, z_prev, state.opened,
+                                    steering_.issuable(), delta)  # fmt: skip
+    # The world model learns by prediction only.
+    cortex, wm_loss = cortex_.update(config.cortex, state.cortex, state.obs, state.action, obs,
+                                     sensations, n_actions, done)  # fmt: skip
     memory = state.memory
     if config.hippocampus.enabled:
-        memory = hippo.write(memory, z_prev, state.action, out.reward, out.innate, z)
-        basal, assess = _replay(config, basal, assess, memory, k_replay)
+        memory = hippo.write(memory, state.obs, state.action, reward, out.targets, obs)
+        basal, assess = _replay(config, state.cortex, basal, assess, memory, k_replay)
 
     if learn:
         state = state._replace(cortex=cortex, assessors=assess, basal_ganglia=basal,
                                traces=traces, memory=memory)  # fmt: skip
-    state = state._replace(steering=steer)
+    state = state._replace(steering=steer, sensations=sensations, obs=obs)
     if offsets is not None:
         z = jnp.tanh(pre + offsets.pre) + offsets.z
-    logits = policy_logits(config, state, z)
-    action = jax.random.categorical(k_act, logits)
-    issued = assessors_.predict(config.assessors, state.assessors, z)
+    state = _choose(config, state, z, k_choose)
+    thought = assessors_.predict(config.assessors, state.assessors, z)
     diag = Diagnostics(
-        reward=out.reward,
+        reward=reward,
         dopamine=delta,
         innate=out.innate,
         reactions=out.reactions,
-        issued=issued,
-        valence=issued @ state.steering.valence,
-        contributions=bg.contributions(state.basal_ganglia, z)[:, action],
+        predicted=thought,
+        issued=state.issued,
+        valence=steering_.valence(steer, sensations, thought),
+        fear_gain=steer.fear_gain,
+        contributions=bg.contributions(state.basal_ganglia, z)[:, state.action],
         world_model_loss=wm_loss,
     )
-    return state._replace(obs=obs, action=action, issued=issued), action, diag
-
-
-def _learn_world(
-    config: AgentConfig, state: AgentState, obs: Array, sensations: Array, done: Array
-) -> tuple[cortex_.CortexParams, Array]:
-    n_actions = state.basal_ganglia.actor_b.shape[0]
-    learned, loss = cortex_.update(
-        config.cortex, state.cortex, state.obs, state.action, obs, sensations, n_actions
-    )
-    keep = jax.tree.map(lambda new, old: jnp.where(done > 0, old, new), learned, state.cortex)
-    return keep, loss
+    return state, state.action, diag
 
 
 def _replay(
     config: AgentConfig,
+    cortex: cortex_.CortexParams,
     basal: bg.BasalGangliaParams,
     assess: assessors_.AssessorParams,
     memory: hippo.Memory,
     key: Array,
 ) -> tuple[bg.BasalGangliaParams, assessors_.AssessorParams]:
-    """Re-learn values (critic and assessors, not the actor) from remembered transitions."""
+    """Re-learn values (critic and assessors, not the actor) from remembered transitions, each
+    re-encoded by the cortex as it is now."""
     idx, valid = hippo.sample(key, memory, config.hippocampus.replay)
+    zs = jax.lax.stop_gradient(cortex_.encode(cortex, memory.obs[idx]))
+    z_nexts = jax.lax.stop_gradient(cortex_.encode(cortex, memory.next_obs[idx]))
 
     def one(carry, x):
         basal, assess = carry
-        i, ok = x
-        z, z_next = memory.keys[i], memory.next_keys[i]
+        z, z_next, i, ok = x
         new_basal = bg.replay_critic(config.basal_ganglia, basal, z, memory.rewards[i], z_next)
         new_assess, _ = assessors_.update(
             config.assessors, assess, z, memory.reactions[i], z_next
@@ -237,5 +293,5 @@ def _replay(
         keep = lambda new, old: jax.tree.map(lambda n, o: jnp.where(ok, n, o), new, old)  # noqa: E731
         return (keep(new_basal, basal), keep(new_assess, assess)), None
 
-    (basal, assess), _ = jax.lax.scan(one, (basal, assess), (idx, valid))
+    (basal, assess), _ = jax.lax.scan(one, (basal, assess), (zs, z_nexts, idx, valid))
     return basal, assess

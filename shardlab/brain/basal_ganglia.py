@@ -81,24 +81,33 @@ def td_error(
     return reward + config.gamma * value(params, z_next) - value(params, z)
 
 
+def log_policy_gradient(policy: Array, action: Array, temperature: float) -> Array:
+    """(A,) ∂ log π(a|z) / ∂ actor logits for the policy actions are drawn from, whose logits
+    are the sum of the actor's, the habit prior's, the PFC's and the episodic ones over the
+    temperature: the actor's update is then on-policy for the combined policy."""
+    return (jax.nn.one_hot(action, policy.shape[-1]) - policy) / temperature
+
+
 def update(
     config: BasalGangliaConfig,
     params: BasalGangliaParams,
     traces: Traces,
     z: Array,
     action: Array,
+    policy: Array,
     delta: Array,
     done: Array,
 ) -> tuple[BasalGangliaParams, Traces]:
     """Actor-critic with eligibility traces, and the habit prior's own supervised update.
 
-    The gradients are analytic (linear critic, linear-softmax actor), so the rule is readable."""
+    `policy` is the combined policy the action was drawn from. The gradients are analytic
+    (linear critic, linear actor inside a softmax), so the rule is readable."""
     n_actions = params.actor_b.shape[0]
     decay = config.gamma * config.trace
-    policy = jax.nn.softmax(actor_logits(params, z))
-    grad_logp = jax.nn.one_hot(action, n_actions) - policy
+    grad_logp = log_policy_gradient(policy, action, config.temperature)
     log_policy = jnp.log(policy + 1e-8)
-    grad_entropy = -policy * (log_policy - jnp.sum(policy * log_policy))  # ∂H/∂logits
+    # ∂H/∂(actor logits) of the combined policy: the entropy bonus keeps it from certainty.
+    grad_entropy = -policy * (log_policy - jnp.sum(policy * log_policy)) / config.temperature
     traces = Traces(
         decay * traces.actor_w + jnp.outer(z, grad_logp),
         decay * traces.actor_b + grad_logp,

@@ -75,8 +75,11 @@ def loss(
     next_obs: Array,
     next_sens: Array,
     n_actions: int,
+    boundary: Array,
 ) -> Array:
-    """Self-supervised: reconstruct o, predict o′ and the sensations that arrive with it."""
+    """Self-supervised: reconstruct o, predict o′ and the sensations that arrive with it. At an
+    episode's end (`boundary` 1) o′ is the next episode's first view, which nothing predicts;
+    the sensations that arrived with the final contact are still learned."""
     z = encode(params, obs)
     z_next = transition(params, z, action, n_actions)
     recon = jnp.mean((z @ params.obs_w + params.obs_b - obs) ** 2)
@@ -85,7 +88,7 @@ def loss(
     # Keep the transition's target consistent with the encoder (stop-gradient target, as in
     # self-predictive representation learning).
     latent = jnp.mean((z_next - jax.lax.stop_gradient(encode(params, next_obs))) ** 2)
-    return recon + pred_obs + pred_sens + latent
+    return recon + pred_sens + (1.0 - boundary) * (pred_obs + latent)
 
 
 def update(
@@ -96,7 +99,10 @@ def update(
     next_obs: Array,
     next_sens: Array,
     n_actions: int,
+    boundary: Array,
 ) -> tuple[CortexParams, Array]:
-    value, grads = jax.value_and_grad(loss)(params, obs, action, next_obs, next_sens, n_actions)
+    value, grads = jax.value_and_grad(loss)(
+        params, obs, action, next_obs, next_sens, n_actions, boundary
+    )
     lr = config.lr if config.plastic else 0.0
     return jax.tree.map(lambda p, g: p - lr * g, params, grads), value

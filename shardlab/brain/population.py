@@ -30,7 +30,9 @@ class Log(NamedTuple):
     valence: Array
     sensations: Array  # (T, N, S)
     innate: Array  # (T, N, k)
+    predicted: Array  # (T, N, k)
     issued: Array  # (T, N, k)
+    fear_gain: Array
     position: Array  # (T, N, 2) the agent's cell after the tick (before any reset)
     contact: Array  # (T, N) kind index of the object it touched, -1 for none
     drives: Array  # (T, N, D) its drives after the tick
@@ -61,10 +63,10 @@ def start(
 
 
 def program(config: agent_.AgentConfig) -> agent_.AgentConfig:
-    """The part of a config that shapes the compiled lifetime. The innate valence weights are
-    read from the agents' state, so configs that differ only in them share one program (they
-    are blanked here, and any code that still read them from the config would fail to trace)."""
-    return replace(config, steering=replace(config.steering, valence=()))
+    """The part of a config that shapes the compiled lifetime. The steering subsystem is read
+    from the agents' state as data, so configs that differ only in it share one program (it is
+    blanked here, and any code that still read it from the config would fail to trace)."""
+    return replace(config, steering=None)
 
 
 def _newborn(
@@ -105,7 +107,8 @@ def _chunk(world: World, config: agent_.AgentConfig, n_steps: int, learn: bool) 
             )(agents, obs, s, done, jax.random.split(k_agent, n), offsets)
             log = Log(
                 diag.reward, perf, done, diag.dopamine, action, diag.valence, s, diag.innate,
-                diag.issued, after.pos, after.contact, after.drives,
+                diag.predicted, diag.issued, diag.fear_gain, after.pos, after.contact,
+                after.drives,
             )  # fmt: skip
             return (agents, env), log
 

@@ -139,7 +139,7 @@ def _train_cortex(walk: Walk, key: jax.Array, latent: int, updates: int, lr: flo
                        walk.sensations.shape[-1])
 
     def batch_loss(p: cortex.CortexParams, idx: jax.Array) -> jax.Array:
-        one = partial(cortex.loss, p, n_actions=n_actions)
+        one = partial(cortex.loss, p, n_actions=n_actions, boundary=0.0)
         return jax.vmap(one)(walk.obs[idx], walk.action[idx], walk.next_obs[idx],
                              walk.sensations[idx]).mean()
 
@@ -169,9 +169,10 @@ def fit_assessor(
                           rng.choice(plain, config.examples - n_pos, replace=False)])
     z = np.asarray(cortex.encode(brain, walk.next_obs[idx]))
     state = steering.init(STEERING)
-    innate = jax.vmap(lambda s: steering.innate_reactions(STEERING, state, s))
+    innate = jax.vmap(lambda s: steering.detect(state, s))
     w, b = _proxy.ridge(z, np.asarray(innate(jnp.asarray(sens[idx]))), config.ridge)
-    return assessors.AssessorParams(jnp.asarray(w, jnp.float32), jnp.asarray(b, jnp.float32))
+    heads = assessors.init(assessors.AssessorConfig(), *w.shape)
+    return heads._replace(w=jnp.asarray(w, jnp.float32), b=jnp.asarray(b, jnp.float32))
 
 
 def plan_valence(
@@ -181,7 +182,10 @@ def plan_valence(
     """The assessor's discounted valence of each plan, two ways: on the latents of its real
     outcome observations, and on the latents the world model imagines for it (the PFC's way)."""
     weights = jnp.asarray(STEERING.valence)
-    value = partial(assessors.valence, assessors.AssessorConfig(), assessor, weights=weights)
+
+    def value(z: jax.Array) -> jax.Array:
+        return assessors.predict(assessors.AssessorConfig(), assessor, z) @ weights
+
     outcome = value(cortex.encode(brain, jnp.asarray(obs[:, 1:])))
     z, imagined = cortex.encode(brain, jnp.asarray(obs[:, 0])), []
     for t in range(plan.shape[-1]):
