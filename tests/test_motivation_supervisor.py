@@ -19,21 +19,13 @@ from shardlab.worlds import make
 
 def _log(performance: np.ndarray, done: np.ndarray) -> Log:
     t, n = performance.shape
-    zeros = jnp.zeros((t, n))
-    return Log(
-        zeros,
-        jnp.asarray(performance),
-        jnp.asarray(done),
-        zeros,
-        zeros,
-        zeros,
-        jnp.zeros((t, n, 10)),
-        jnp.zeros((t, n, 6)),
-        jnp.zeros((t, n, 6)),
-        jnp.zeros((t, n, 2), jnp.int32),
-        jnp.full((t, n), -1),
-        jnp.zeros((t, n, 2)),
-    )
+    shapes = {"sensations": (t, n, 10), "position": (t, n, 2), "drives": (t, n, 2)}
+    k = (t, n, len(REACTIONS))
+    columns = {name: jnp.zeros(shapes.get(name, k if name in ("innate", "predicted", "issued")
+                                         else (t, n))) for name in Log._fields}  # fmt: skip
+    columns.update(performance=jnp.asarray(performance), done=jnp.asarray(done),
+                  contact=jnp.full((t, n), -1))
+    return Log(**columns)
 
 
 def test_episode_rates_count_completed_episodes_only() -> None:

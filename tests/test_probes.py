@@ -108,12 +108,15 @@ def test_scenario_parameters_and_phases_are_data(trained) -> None:
 
 
 def test_steering_weights_are_data(trained) -> None:
-    """Configs that differ only in the innate valence weights share one compiled lifetime,
-    and the weights still decide the reward."""
+    """Configs that differ only in the steering subsystem (its innate weights, pointers,
+    criterion, gains) share one compiled lifetime, and the weights still decide the reward."""
     from dataclasses import replace
 
+    from shardlab.brain.steering import Gains
+
     plain = population.train(WORLD, PARAMS, SMALL, jax.random.key(8), N, STEPS, chunk=STEPS)
-    numb = replace(SMALL, steering=replace(SMALL.steering, valence=(0.0,) * 6))
+    numb = replace(SMALL, steering=replace(SMALL.steering, valence=(0.0,) * 7, pointers=False,
+                                           anticipation=0.0, gains=Gains(imagination=1.0)))
     with count_compiles() as compiles:
         life = population.train(WORLD, PARAMS, numb, jax.random.key(8), N, STEPS, chunk=STEPS)
     assert compiles() <= 1, compiles()  # at most the newborn's init, which reads the weights

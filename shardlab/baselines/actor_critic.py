@@ -54,11 +54,13 @@ def live(
         obs, env = world.reset_batch(k_reset, n_agents, params)
         brain = jax.vmap(lambda _: bg.init(world.obs_size, world.n_actions))(jnp.arange(n_agents))
         traces = jax.vmap(bg.zero_traces)(brain)
-        action = jax.random.categorical(k_first, jax.vmap(bg.actor_logits)(brain, obs))
+        logits = jax.vmap(lambda b, o: bg.actor_logits(b, o) / cfg.temperature)
+        action = jax.random.categorical(k_first, logits(brain, obs))
 
         def learn(brain, traces, obs, action, reward, next_obs, done):
             delta = bg.td_error(cfg, brain, obs, reward, next_obs)
-            return bg.update(cfg, brain, traces, obs, action, delta, done)
+            policy = jax.nn.softmax(bg.actor_logits(brain, obs) / cfg.temperature)
+            return bg.update(cfg, brain, traces, obs, action, policy, delta, done)
 
         def tick(carry, k):
             brain, traces, obs, action, env = carry
@@ -68,7 +70,7 @@ def live(
             brain, traces = jax.vmap(learn)(
                 brain, traces, obs, action, reward, next_obs, done.astype(jnp.float32)
             )
-            action = jax.random.categorical(k_act, jax.vmap(bg.actor_logits)(brain, next_obs))
+            action = jax.random.categorical(k_act, logits(brain, next_obs))
             return (brain, traces, next_obs, action, env), ActorCriticLog(reward, perf, done)
 
         carry = (brain, traces, obs, action, env)
