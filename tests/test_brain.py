@@ -151,27 +151,27 @@ def test_disabled_assessors_issue_nothing_and_do_not_learn() -> None:
 
 
 _write = jax.jit(hippo.write)
-_retrieve = jax.jit(lambda memory, query: hippo.retrieve(memory, memory.obs, query))
-_episodic = jax.jit(
-    lambda config, memory, *args: hippo.episodic_values(config, memory, memory.obs, *args),
-    static_argnums=(0, 4, 5),
-)
+_retrieve = jax.jit(hippo.retrieve)
+_episodic = jax.jit(hippo.episodic_values, static_argnums=(0, 4, 5))
+
+
+def _remember(memory, key, action, reward, reactions, next_key):
+    """Write a transition whose observation and latent are the same vector."""
+    return _write(memory, key, key, action, reward, reactions, next_key, next_key)
 
 
 def test_hippocampus_retrieval_ring_buffer_and_episodic_values() -> None:
     config = hippo.HippocampusConfig(capacity=3, temperature=0.01)
-    memory = hippo.init(config, 2, K)
+    memory = hippo.init(config, 2, 2, K)
     # Empty memory: nothing is similar, episodic values are zero.
-    # (The stored observations serve as their own keys here: an identity encoder.)
-    empty_sim = hippo.similarity(memory, memory.obs, jnp.array([1.0, 0.0]))
-    assert np.all(np.isneginf(np.asarray(empty_sim)))
-    np.testing.assert_array_equal(hippo.recall(memory, memory.obs, jnp.array([1.0, 0.0])), 0.0)
+    assert np.all(np.isneginf(np.asarray(hippo.similarity(memory, jnp.array([1.0, 0.0])))))
+    np.testing.assert_array_equal(hippo.recall(memory, jnp.array([1.0, 0.0])), 0.0)
     empty = _episodic(config, memory, jnp.array([1.0, 0.0]), jnp.zeros(3), 0.9, 2)
     np.testing.assert_allclose(np.asarray(empty), 0.0)
 
     keys = [jnp.array([1.0, 0.0]), jnp.array([0.0, 1.0]), jnp.array([-1.0, 0.1])]
     for i, key in enumerate(keys):
-        memory = _write(memory, key, jnp.int32(i % 2), jnp.float32(i), jnp.zeros(K), key)
+        memory = _remember(memory, key, jnp.int32(i % 2), jnp.float32(i), jnp.zeros(K), key)
     # Nearest by cosine, whatever the length of the query.
     assert int(_retrieve(memory, jnp.array([5.0, 0.4]))) == 0
     assert int(_retrieve(memory, jnp.array([0.1, 3.0]))) == 1
@@ -179,20 +179,24 @@ def test_hippocampus_retrieval_ring_buffer_and_episodic_values() -> None:
     # Full: the next write overwrites the oldest slot (0) and the cursor wraps.
     assert int(memory.cursor) == 0
     newest = jnp.array([0.6, 0.8])
-    memory = _write(memory, newest, jnp.int32(1), jnp.float32(5), jnp.zeros(K), keys[0])
+    memory = _remember(memory, newest, jnp.int32(1), jnp.float32(5), jnp.zeros(K), keys[0])
     assert int(memory.cursor) == 1 and int(memory.actions[0]) == 1
     assert int(_retrieve(memory, jnp.array([1.0, 0.0]))) == 0  # [.6, .8] is now nearest
     # Recall returns the reactions remembered with the nearest memory.
     felt = jnp.arange(K, dtype=jnp.float32)
-    memory = _write(memory, keys[1], jnp.int32(0), jnp.float32(0), felt, keys[1])
-    np.testing.assert_array_equal(hippo.recall(memory, memory.obs, jnp.array([0.0, 2.0])), felt)
+    memory = _remember(memory, keys[1], jnp.int32(0), jnp.float32(0), felt, keys[1])
+    np.testing.assert_array_equal(hippo.recall(memory, jnp.array([0.0, 2.0])), felt)
+    # Reconsolidation replaces a memory's keys, not what was seen.
+    moved = hippo.reconsolidate(memory, jnp.array([1]), -keys[1][None], keys[0][None])
+    np.testing.assert_array_equal(moved.keys[1], -keys[1])
+    np.testing.assert_array_equal(moved.obs, memory.obs)
 
     # Episodic values: with uniform similarity, the mean remembered outcome r + γV′ per action.
     flat = hippo.HippocampusConfig(capacity=4, temperature=1e6)
-    memory = hippo.init(flat, 2, K)
+    memory = hippo.init(flat, 2, 2, K)
     for a, r in [(0, 1.0), (0, 3.0), (1, -2.0)]:
         key = jnp.array([1.0, 0.0])
-        memory = _write(memory, key, jnp.int32(a), jnp.float32(r), jnp.zeros(K), key)
+        memory = _remember(memory, key, jnp.int32(a), jnp.float32(r), jnp.zeros(K), key)
     next_values = jnp.array([0.5, 0.5, 1.0, 0.0])
     values = _episodic(flat, memory, jnp.array([1.0, 0.0]), next_values, 0.5, 3)
     w = 1 / 3  # three filled slots, equal weight; the 1e-3 in the denominator is a smoothing term
@@ -543,7 +547,7 @@ def test_actor_update_is_on_policy_for_the_combined_policy(world, agent_fns) -> 
 
 def test_replay_reencodes_stored_observations(world, agent_fns) -> None:
     """Memories hold what was seen; replay encodes them with the cortex as it is now, so a
-    changed encoder changes what replay learns."""
+    changed encoder changes what replay learns, and the replayed memories' keys are refreshed."""
     init, begin, step = agent_fns(SMALL)
     key = jax.random.key(12)
     params = world.default_params()
@@ -552,12 +556,11 @@ def test_replay_reencodes_stored_observations(world, agent_fns) -> None:
     for k in jax.random.split(key, 6):
         obs, env, s, done = world.sense(k, env, action, params)
         state, action, _ = step(state, obs, s.at[S["sweet"]].set(1.0), done, k)
-    assert "obs" in hippo.Memory._fields and "keys" not in hippo.Memory._fields
     replay = jax.jit(partial(agent_._replay, SMALL))
     args = (state.basal_ganglia, state.assessors, state.memory, jax.random.key(13))
-    now, _ = replay(state.cortex, *args)
+    now, _, memory = replay(state.cortex, *args)
     other = state.cortex._replace(enc_w=-state.cortex.enc_w)
-    then, _ = replay(other, *args)
+    then, _, _ = replay(other, *args)
     assert not np.allclose(np.asarray(now.critic_w), np.asarray(then.critic_w))
     # The same replay by hand, each memory encoded by today's cortex.
     idx, valid = hippo.sample(jax.random.key(13), state.memory, SMALL.hippocampus.replay)
@@ -569,6 +572,9 @@ def test_replay_reencodes_stored_observations(world, agent_fns) -> None:
     assert bool(np.asarray(valid).any())
     np.testing.assert_allclose(np.asarray(now.critic_w), np.asarray(critic.critic_w),
                                rtol=1e-5, atol=1e-6)  # fmt: skip
+    i = int(np.asarray(idx)[np.asarray(valid)][-1])
+    np.testing.assert_allclose(np.asarray(memory.keys[i]),
+                               np.asarray(cortex_.encode(state.cortex, m.obs[i])), atol=1e-6)
 
 
 def _cue_chain(world, agent_fns, anticipation: float, ticks: int = 900) -> tuple[float, float]:

@@ -75,7 +75,7 @@ def init(key: Array, config: AgentConfig, obs_size: int, n_actions: int) -> Agen
         assessors=assessors_.init(config.assessors, z, k),
         basal_ganglia=basal,
         traces=bg.zero_traces(basal),
-        memory=hippo.init(config.hippocampus, obs_size, k),
+        memory=hippo.init(config.hippocampus, obs_size, z, k),
         steering=steering_.init(config.steering),
         goal=jnp.zeros(z),
         obs=jnp.zeros(obs_size),
@@ -135,24 +135,22 @@ class _Deliberation(NamedTuple):
 def _deliberate(config: AgentConfig, state: AgentState, z: Array) -> _Deliberation:
     p, memory, gains = state.basal_ganglia, state.memory, state.steering.params
     zero, k = jnp.zeros_like(p.actor_b), state.issued.shape[-1]
-    recall = config.hippocampus.enabled or config.pfc.reflective
-    keys = cortex_.encode(state.cortex, memory.obs) if recall else None
     pfc, imagined = zero, jnp.zeros((p.actor_b.shape[0], k))
     if config.pfc.weight:
         brain = pfc_.Brain(state.cortex, state.assessors, p)
         reading = steering_.reading(state.steering, state.sensations)
         plan = pfc_.plan(
             config.pfc, config.assessors, config.basal_ganglia, brain, reading,
-            gains.imagination, z, state.goal, _references(memory, keys, z),
+            gains.imagination, z, state.goal, _references(memory, z),
         )  # fmt: skip
         pfc, imagined = config.pfc.weight * plan.scores, plan.imagined
     episodic, recalled = zero, jnp.zeros(k)
     if config.hippocampus.enabled:
-        recalled = gains.memory * hippo.recall(memory, keys, z)
+        recalled = gains.memory * hippo.recall(memory, z)
         if config.hippocampus.episodic_weight:
-            next_values = bg.value(p, cortex_.encode(state.cortex, memory.next_obs))
+            next_values = bg.value(p, memory.next_keys)
             episodic = config.hippocampus.episodic_weight * hippo.episodic_values(
-                config.hippocampus, memory, keys, z, next_values, config.basal_ganglia.gamma,
+                config.hippocampus, memory, z, next_values, config.basal_ganglia.gamma,
                 p.actor_b.shape[0],
             )  # fmt: skip
     habit = config.basal_ganglia.habit_weight * bg.habit_log_prior(p, z)
@@ -170,11 +168,9 @@ def policy_logits(config: AgentConfig, state: AgentState, z: Array) -> Array:
     return sum(policy_terms(config, state, z)) / config.basal_ganglia.temperature
 
 
-def _references(memory: hippo.Memory, keys: Array | None, z: Array) -> Array:
+def _references(memory: hippo.Memory, z: Array) -> Array:
     """Situations the reflective PFC rates its future self on: now, and remembered ones."""
-    if keys is None:
-        return z[None]
-    return jnp.concatenate([z[None], jnp.where(memory.filled[:, None], keys, z)[:8]])
+    return jnp.concatenate([z[None], jnp.where(memory.filled[:, None], memory.keys, z)[:8]])
 
 
 def _choose(config: AgentConfig, state: AgentState, z: Array, key: Array) -> AgentState:
@@ -243,8 +239,8 @@ def step(
                                      sensations, n_actions, done)  # fmt: skip
     memory = state.memory
     if config.hippocampus.enabled:
-        memory = hippo.write(memory, state.obs, state.action, reward, out.targets, obs)
-        basal, assess = _replay(config, state.cortex, basal, assess, memory, k_replay)
+        memory = hippo.write(memory, state.obs, z_prev, state.action, reward, out.targets, obs, z)
+        basal, assess, memory = _replay(config, state.cortex, basal, assess, memory, k_replay)
 
     if learn:
         state = state._replace(cortex=cortex, assessors=assess, basal_ganglia=basal,
@@ -276,9 +272,9 @@ def _replay(
     assess: assessors_.AssessorParams,
     memory: hippo.Memory,
     key: Array,
-) -> tuple[bg.BasalGangliaParams, assessors_.AssessorParams]:
+) -> tuple[bg.BasalGangliaParams, assessors_.AssessorParams, hippo.Memory]:
     """Re-learn values (critic and assessors, not the actor) from remembered transitions, each
-    re-encoded by the cortex as it is now."""
+    re-encoded by the cortex as it is now (and its keys reconsolidated)."""
     idx, valid = hippo.sample(key, memory, config.hippocampus.replay)
     zs = jax.lax.stop_gradient(cortex_.encode(cortex, memory.obs[idx]))
     z_nexts = jax.lax.stop_gradient(cortex_.encode(cortex, memory.next_obs[idx]))
@@ -294,4 +290,7 @@ def _replay(
         return (keep(new_basal, basal), keep(new_assess, assess)), None
 
     (basal, assess), _ = jax.lax.scan(one, (basal, assess), (zs, z_nexts, idx, valid))
-    return basal, assess
+    keep = valid[:, None]
+    memory = hippo.reconsolidate(memory, idx, jnp.where(keep, zs, memory.keys[idx]),
+                                 jnp.where(keep, z_nexts, memory.next_keys[idx]))  # fmt: skip
+    return basal, assess, memory

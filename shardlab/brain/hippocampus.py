@@ -3,8 +3,9 @@ retrieval, used for episodic value (what happened last time I was somewhere like
 (re-learning values from remembered transitions) and recall (the remembered reactions, re-felt
 through the steering subsystem at the memory gain).
 
-It stores what was seen, not the latents it was seen as: the cortex keeps learning, so a memory
-is re-encoded by today's cortex whenever it is used (`keys` below), never by a stale one."""
+It keeps what was seen as well as the latent it was seen as (the retrieval key). The cortex
+keeps learning, so a replayed memory is re-encoded by today's cortex (reconsolidation): replay
+learns from fresh latents, and the keys are refreshed as their memories are replayed."""
 
 from __future__ import annotations
 
@@ -28,62 +29,73 @@ class HippocampusConfig:
 
 class Memory(NamedTuple):
     obs: Array  # (M, O)
+    keys: Array  # (M, Z) the latent each was seen as, refreshed when it is replayed
     actions: Array  # (M,)
     rewards: Array  # (M,)
-    reactions: Array  # (M, k) the raw reaction channels that came with the transition
+    reactions: Array  # (M, k) the reaction channels that came with the transition
     next_obs: Array  # (M, O)
+    next_keys: Array  # (M, Z)
     filled: Array  # (M,) bool
     cursor: Array  # ()
 
 
-def init(config: HippocampusConfig, obs_size: int, k: int) -> Memory:
+def init(config: HippocampusConfig, obs_size: int, latent: int, k: int) -> Memory:
     m = config.capacity
     return Memory(
-        jnp.zeros((m, obs_size)), jnp.zeros(m, jnp.int32), jnp.zeros(m), jnp.zeros((m, k)),
-        jnp.zeros((m, obs_size)), jnp.zeros(m, bool), jnp.int32(0),
+        jnp.zeros((m, obs_size)), jnp.zeros((m, latent)), jnp.zeros(m, jnp.int32), jnp.zeros(m),
+        jnp.zeros((m, k)), jnp.zeros((m, obs_size)), jnp.zeros((m, latent)), jnp.zeros(m, bool),
+        jnp.int32(0),
     )  # fmt: skip
 
 
 def write(
-    memory: Memory, obs: Array, action: Array, reward: Array, reactions: Array, next_obs: Array
-) -> Memory:
+    memory: Memory, obs: Array, z: Array, action: Array, reward: Array, reactions: Array,
+    next_obs: Array, z_next: Array,
+) -> Memory:  # fmt: skip
     """Store one transition, overwriting the oldest when full (a ring buffer)."""
     i = memory.cursor
     return Memory(
         memory.obs.at[i].set(obs),
+        memory.keys.at[i].set(z),
         memory.actions.at[i].set(action),
         memory.rewards.at[i].set(reward),
         memory.reactions.at[i].set(reactions),
         memory.next_obs.at[i].set(next_obs),
+        memory.next_keys.at[i].set(z_next),
         memory.filled.at[i].set(True),
         (i + 1) % memory.obs.shape[0],
     )
 
 
-def similarity(memory: Memory, keys: Array, query: Array) -> Array:
-    """Cosine similarity of the query to every memory's key, its observation as encoded now
-    (−inf where empty)."""
-    norm = jnp.linalg.norm(keys, axis=-1) * jnp.linalg.norm(query) + 1e-8
-    return jnp.where(memory.filled, keys @ query / norm, -jnp.inf)
+def reconsolidate(memory: Memory, idx: Array, z: Array, z_next: Array) -> Memory:
+    """Replace the keys of replayed memories `idx` by their latents under today's cortex."""
+    return memory._replace(keys=memory.keys.at[idx].set(z),
+                           next_keys=memory.next_keys.at[idx].set(z_next))  # fmt: skip
 
 
-def retrieve(memory: Memory, keys: Array, query: Array) -> Array:
-    """Index of the nearest memory."""
-    return jnp.argmax(similarity(memory, keys, query))
+def similarity(memory: Memory, query: Array) -> Array:
+    """Cosine similarity of the query to every stored key (−inf where empty)."""
+    norm = jnp.linalg.norm(memory.keys, axis=-1) * jnp.linalg.norm(query) + 1e-8
+    return jnp.where(memory.filled, memory.keys @ query / norm, -jnp.inf)
 
 
-def recall(memory: Memory, keys: Array, query: Array) -> Array:
+def retrieve(memory: Memory, query: Array) -> Array:
+    """Index of the nearest stored key."""
+    return jnp.argmax(similarity(memory, query))
+
+
+def recall(memory: Memory, query: Array) -> Array:
     """(k,) the reactions remembered with the nearest memory (zeros while memory is empty)."""
-    i = retrieve(memory, keys, query)
+    i = retrieve(memory, query)
     return jnp.where(memory.filled[i], memory.reactions[i], 0.0)
 
 
 def episodic_values(
-    config: HippocampusConfig, memory: Memory, keys: Array, query: Array, next_values: Array,
-    gamma: float, n_actions: int,
+    config: HippocampusConfig, memory: Memory, query: Array, next_values: Array, gamma: float,
+    n_actions: int,
 ) -> Array:  # fmt: skip
     """Per action, the similarity-weighted remembered outcome r + γ·V(z′) of that action."""
-    weights = jax.nn.softmax(similarity(memory, keys, query) / config.temperature)
+    weights = jax.nn.softmax(similarity(memory, query) / config.temperature)
     weights = jnp.where(memory.filled, weights, 0.0)
     outcome = memory.rewards + gamma * next_values
     by_action = jax.nn.one_hot(memory.actions, n_actions) * weights[:, None]  # (M, A)
