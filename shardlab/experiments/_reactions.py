@@ -14,10 +14,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from shardlab.brain import agent, steering
+from shardlab.brain import agent, population, steering
 from shardlab.brain.steering import REACTIONS
 from shardlab.experiments.motivation import brain as motivation_brain
 from shardlab.worlds import SENSATIONS
+from shardlab.worlds.engine import World
 
 THREAT, CALM = REACTIONS.index("threat"), REACTIONS.index("calm")
 MOTION = SENSATIONS.index("periphery_motion")
@@ -64,3 +65,15 @@ def per_episode(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     m = mask[: shape[0] * SPIDER_EPISODE].reshape(shape)
     with np.errstate(invalid="ignore"):
         return np.where(m.any(1), (v * m).sum(1) / m.sum(1), np.nan)
+
+
+def acquire(
+    world: World, key: jax.Array, n_agents: int, n_steps: int, config: agent.AgentConfig,
+    chunk: int,
+) -> agent.AgentState:  # fmt: skip
+    """Agents that met the biting spider: `n_steps` ticks in the `spider` room. The config's
+    rewiring rule should be off (`rewiring=False`), so they leave with the innate fear gain 1:
+    with it on, relief after every passing spider habituates the fear within a dozen episodes
+    and there would be little fear left to study."""
+    return population.train(world, world.default_params("train"), config, key, n_agents,
+                            n_steps, chunk=chunk).agents  # fmt: skip

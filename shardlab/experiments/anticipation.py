@@ -40,8 +40,14 @@ import numpy as np
 import pandas as pd
 from pydantic import PositiveInt
 
-from shardlab.analysis.verdicts import Claim, ClaimResult, equivalence, judge, precondition
-from shardlab.analysis.verdicts import superiority
+from shardlab.analysis.verdicts import (
+    Claim,
+    ClaimResult,
+    equivalence,
+    judge,
+    precondition,
+    superiority,
+)
 from shardlab.brain import population
 from shardlab.brain.assessors import AssessorConfig
 from shardlab.experiments import plots
