@@ -75,8 +75,8 @@ SEGMENTS = ("early", "late")
 
 
 class Config(ExperimentConfig):
-    population: PositiveInt = 16
-    train_steps: PositiveInt = 3200  # 80 episodes, in two segments (early, late)
+    population: PositiveInt = 12
+    train_steps: PositiveInt = 2400  # 60 episodes, in two segments (early, late)
     latent: PositiveInt = 32
     memory: PositiveInt = 64
 

@@ -43,6 +43,7 @@ from shardlab.analysis.verdicts import Claim, ClaimResult, judge, precondition, 
 from shardlab.brain import population
 from shardlab.experiments import plots
 from shardlab.experiments._reactions import (
+    CALM,
     MOTION,
     THREAT,
     acquire,
@@ -82,14 +83,17 @@ class Config(ExperimentConfig):
     memory: PositiveInt = 64
 
 
-def reaction_by_exposure(log: population.Log) -> np.ndarray:
-    """(E,) the body's fear reaction per unit of periphery motion in each exposure episode,
-    averaged over the agents the spider came near."""
+def by_exposure(log: population.Log) -> pd.DataFrame:
+    """Per exposure episode, over the ticks something moved in an agent's periphery: the body's
+    fear reaction (per unit of motion) and the calm the cortex issued, averaged over the agents
+    the spider came near."""
     motion = np.asarray(log.sensations)[..., MOTION] > 0
-    reaction = np.asarray(log.reactions)[..., THREAT]
+    columns = {"reaction": np.asarray(log.reactions)[..., THREAT],
+               "issued_calm": np.asarray(log.issued)[..., CALM]}  # fmt: skip
     with warnings.catch_warnings():  # an episode in which the spider came near no agent: NaN
         warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmean(per_episode(reaction, motion), axis=1)
+        means = {k: np.nanmean(per_episode(v, motion), axis=1) for k, v in columns.items()}
+    return pd.DataFrame(means).assign(exposure=lambda df: df.index + 1)
 
 
 def run(config: Config, seed: int) -> dict[str, pd.DataFrame]:
@@ -99,22 +103,22 @@ def run(config: Config, seed: int) -> dict[str, pd.DataFrame]:
     chunk = math.gcd(config.acquisition_steps, config.exposure_steps)
     base = brain(config.latent, config.memory, rewiring=False)
     agents = acquire(world, k_acquire, config.population, config.acquisition_steps, base, chunk)
-    rows = []
+    rows: list[pd.DataFrame] = []
     for arm, (rewiring, preemption) in ARMS.items():
         steer = replace(base.steering, rewiring=rewiring, preemption=preemption)
         life = population.train(
             world, safe, base, k_expose, config.population, config.exposure_steps,
             agents=with_steering(agents, steer), chunk=chunk,
         )  # fmt: skip
-        rows += [{"arm": arm, "exposure": e + 1, "reaction": r}
-                 for e, r in enumerate(reaction_by_exposure(life.log))]  # fmt: skip
-    return {"exposure": pd.DataFrame(rows)}
+        rows.append(by_exposure(life.log).assign(arm=arm))
+    return {"exposure": pd.concat(rows, ignore_index=True)}
 
 
-def _reactions(tables: dict[str, pd.DataFrame], arm: str) -> pd.DataFrame:
-    """seed × exposure table of one arm's reaction."""
+def _reactions(tables: dict[str, pd.DataFrame], arm: str, column: str = "reaction"
+               ) -> pd.DataFrame:
+    """seed × exposure table of one arm's reaction (or another column)."""
     df = tables["exposure"]
-    return df[df["arm"] == arm].pivot(index="seed", columns="exposure", values="reaction")
+    return df[df["arm"] == arm].pivot(index="seed", columns="exposure", values=column)
 
 
 def _falls(tables: dict[str, pd.DataFrame], window: int) -> pd.DataFrame:
@@ -128,7 +132,8 @@ def _falls(tables: dict[str, pd.DataFrame], window: int) -> pd.DataFrame:
 
 def evaluate(tables: dict[str, pd.DataFrame], config: Config) -> list[ClaimResult]:
     falls = _falls(tables, config.window).dropna()
-    first = _reactions(tables, "neither").iloc[:, : config.window].mean(1).dropna()
+    # With both routes, so that a fear already pre-empted by learned calm would show.
+    first = _reactions(tables, "both").iloc[:, : config.window].mean(1).dropna()
     # Margins in units of the fear reaction (innate: 1): a tenth for the fall itself, a
     # twentieth for one route's share. The arms share keys, so they pair by seed.
     tests = [
@@ -139,7 +144,9 @@ def evaluate(tables: dict[str, pd.DataFrame], config: Config) -> list[ClaimResul
     ]  # fmt: skip
     checks = [precondition("fear reaction in the first exposures above 0.5", first,
                            threshold=0.5)]  # fmt: skip
-    detail = "fall by arm: " + ", ".join(f"{a} {falls[a].mean():.3f}" for a in ARMS)
+    calm = _reactions(tables, "both", "issued_calm").mean(1)
+    detail = ("fall by arm: " + ", ".join(f"{a} {falls[a].mean():.3f}" for a in ARMS)
+              + f"; calm issued at the spider (both routes) {calm.mean():.4f}")
     return [judge(B3, tests, checks, n=len(falls), detail=detail)]
 
 

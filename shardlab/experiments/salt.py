@@ -82,7 +82,7 @@ def first_approach(
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Per agent of one episode: the approach probability and the steps to the first salt
     contact; and the salt-centred offsets (K, 2) the agents stood at before it."""
-    salt = np.flatnonzero(np.asarray(start.kind) == world.scenario.kind_index("salt"))
+    salt = np.flatnonzero(np.asarray(start.kind)[0] == world.scenario.kind_index("salt"))
     licks = np.asarray(start.slot_pos)[:, salt]  # (N, L, 2): unmoved until a salt contact
     pos = np.concatenate([np.asarray(start.pos)[None], np.asarray(life.log.position)])
     touched = probes.contacts(life, world, "salt")
