@@ -17,10 +17,17 @@ over the last `window`.
 
 Prediction: the reaction falls over safe exposures with both routes; each route alone gives
 part of the fall (more than neither), both give more than either alone. Precondition: the
-agents met the spider with fear (reaction above 0.5 in the first exposure episodes).
+agents met the spider with fear (reaction above 0.5 in the first exposure episode, both routes).
 
 Parameters chosen to make the effect visible: the rewiring rule is off during acquisition (see
 `_reactions.acquire`); the brain is `_reactions.brain()` (latent 32, no planner).
+
+What default runs show (8 seeds, 16 agents, 3200 + 800 ticks): the reaction falls by 0.39 over
+twenty safe exposures with both routes, all of it the rewiring rule's (0.40 alone); learned calm
+pre-emption gives nothing (−0.002 alone, and both routes fall no more than rewiring alone). The
+cortex issues almost no calm at the spider (0.016 on average): relief comes only after the threat
+has passed, so the calm assessor predicts little of it while the spider is near, and the gate has
+little to issue. The claim's second route is not supported by this run.
 """
 
 from __future__ import annotations
@@ -132,8 +139,9 @@ def _falls(tables: dict[str, pd.DataFrame], window: int) -> pd.DataFrame:
 
 def evaluate(tables: dict[str, pd.DataFrame], config: Config) -> list[ClaimResult]:
     falls = _falls(tables, config.window).dropna()
-    # With both routes, so that a fear already pre-empted by learned calm would show.
-    first = _reactions(tables, "both").iloc[:, : config.window].mean(1).dropna()
+    # The first exposure episode with both routes: a fear already pre-empted by calm learned in
+    # acquisition would show there, before safe exposure has had time to lower it.
+    first = _reactions(tables, "both").iloc[:, 0].dropna()
     # Margins in units of the fear reaction (innate: 1): a tenth for the fall itself, a
     # twentieth for one route's share. The arms share keys, so they pair by seed.
     tests = [
@@ -142,7 +150,7 @@ def evaluate(tables: dict[str, pd.DataFrame], config: Config) -> list[ClaimResul
           for a, b in (("rewiring", "neither"), ("pre-emption", "neither"),
                        ("both", "rewiring"), ("both", "pre-emption"))),
     ]  # fmt: skip
-    checks = [precondition("fear reaction in the first exposures above 0.5", first,
+    checks = [precondition("fear reaction in the first exposure above 0.5", first,
                            threshold=0.5)]  # fmt: skip
     calm = _reactions(tables, "both", "issued_calm").mean(1)
     detail = ("fall by arm: " + ", ".join(f"{a} {falls[a].mean():.3f}" for a in ARMS)
