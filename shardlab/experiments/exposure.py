@@ -133,7 +133,7 @@ def _falls(tables: dict[str, pd.DataFrame], window: int) -> pd.DataFrame:
     out = {}
     for arm in ARMS:
         r = _reactions(tables, arm)
-        out[arm] = r.iloc[:, :window].mean(1) - r.iloc[:, -window:].mean(1)
+        out[arm] = r.iloc[:, :window].mean(axis=1) - r.iloc[:, -window:].mean(axis=1)
     return pd.DataFrame(out)
 
 
@@ -152,7 +152,7 @@ def evaluate(tables: dict[str, pd.DataFrame], config: Config) -> list[ClaimResul
     ]  # fmt: skip
     checks = [precondition("fear reaction in the first exposure above 0.5", first,
                            threshold=0.5)]  # fmt: skip
-    calm = _reactions(tables, "both", "issued_calm").mean(1)
+    calm = _reactions(tables, "both", "issued_calm").mean(axis=1)
     detail = ("fall by arm: " + ", ".join(f"{a} {falls[a].mean():.3f}" for a in ARMS)
               + f"; calm issued at the spider (both routes) {calm.mean():.4f}")
     return [judge(B3, tests, checks, n=len(falls), detail=detail)]
