@@ -9,7 +9,8 @@ import gymnasium
 
 SCENARIO_NAMES = (
     "foraging", "trash", "trash-button", "trash-button-early", "trash-button-cue", "money",
-    "absent-supervisor", "absent-supervisor-hidden", "cheese-maze", "spider", "salt",
+    "absent-supervisor", "absent-supervisor-hidden", "cheese-maze", "spider", "spider-safe",
+    "spider-cue", "salt",
     "temptation",
 )
 

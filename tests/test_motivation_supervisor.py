@@ -21,7 +21,8 @@ def _log(performance: np.ndarray, done: np.ndarray) -> Log:
     t, n = performance.shape
     shapes = {"sensations": (t, n, 10), "position": (t, n, 2), "drives": (t, n, 2)}
     k = (t, n, len(REACTIONS))
-    columns = {name: jnp.zeros(shapes.get(name, k if name in ("innate", "predicted", "issued")
+    columns = {name: jnp.zeros(shapes.get(name, k if name in ("innate", "reactions", "predicted",
+                                                            "issued")
                                          else (t, n))) for name in Log._fields}  # fmt: skip
     columns.update(performance=jnp.asarray(performance), done=jnp.asarray(done),
                   contact=jnp.full((t, n), -1))

@@ -60,6 +60,16 @@ def rollout(
                             learn=learn, offsets=offsets)  # fmt: skip
 
 
+def start_states(
+    world: World, params: EnvParams, key: jax.Array, n: int
+) -> EnvState:
+    """The worlds `rollout(..., key)` (or `population.train(..., key)`) starts its `n` agents
+    in: where everything was before the first tick (e.g. where the objects lay)."""
+    k_start, _ = jax.random.split(key)
+    k_env, _, _ = jax.random.split(k_start, 3)
+    return _reset(world, n)(k_env, params)[1]
+
+
 def contacts(life: population.Lifetime, world: World, kind: str) -> np.ndarray:
     """(T, N) bool: the ticks on which each agent touched an object of `kind`."""
     names = [k.name for k in world.scenario.kinds]
@@ -78,11 +88,15 @@ def place(
     pos: ArrayLike | None = None,
     slot_pos: ArrayLike | None = None,
     drives: Mapping[str, float] | None = None,
+    time: int | None = None,
 ) -> tuple[jax.Array, EnvState]:
-    """`n` fresh states with the agent's cell, the objects' cells (one row per spawn slot) and
-    named drives set by hand, each broadcast over the batch; their observations and states."""
+    """`n` fresh states with the agent's cell, the objects' cells (one row per spawn slot),
+    named drives and the episode's tick (which decides what has appeared) set by hand, each
+    broadcast over the batch; their observations and states."""
     _, state = _reset(world, n)(key, params)
     changes = {}
+    if time is not None:
+        changes["t"] = jnp.full_like(state.t, time)
     if pos is not None:
         changes["pos"] = jnp.broadcast_to(jnp.asarray(pos, jnp.int32), state.pos.shape)
     if slot_pos is not None:

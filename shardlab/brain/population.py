@@ -30,6 +30,7 @@ class Log(NamedTuple):
     valence: Array
     sensations: Array  # (T, N, S)
     innate: Array  # (T, N, k)
+    reactions: Array  # (T, N, k) the body's reactions (innate, with fear pre-empted by calm)
     predicted: Array  # (T, N, k)
     issued: Array  # (T, N, k)
     fear_gain: Array
@@ -107,8 +108,8 @@ def _chunk(world: World, config: agent_.AgentConfig, n_steps: int, learn: bool) 
             )(agents, obs, s, done, jax.random.split(k_agent, n), offsets)
             log = Log(
                 diag.reward, perf, done, diag.dopamine, action, diag.valence, s, diag.innate,
-                diag.predicted, diag.issued, diag.fear_gain, after.pos, after.contact,
-                after.drives,
+                diag.reactions, diag.predicted, diag.issued, diag.fear_gain, after.pos,
+                after.contact, after.drives,
             )  # fmt: skip
             return (agents, env), log
 

@@ -28,6 +28,10 @@ EXPERIMENT_MODULES: tuple[str, ...] = (
     "language_valence",
     "language_propaganda",
     "language_ideology",
+    "anticipation",
+    "signal_strength",
+    "exposure",
+    "salt",
 )
 
 PLUGINS_ENV = "SHARDLAB_PLUGINS"

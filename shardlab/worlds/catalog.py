@@ -168,21 +168,32 @@ def _cheese_maze() -> Scenario:
     )
 
 
-def _spider() -> Scenario:
+# A rustle heard all around: one rustling spot per quadrant, so that every cell of the 9×9 room
+# sees one within its view radius 2 and the cue reaches the agent wherever it stands.
+RUSTLE_EVERYWHERE = ((2, 2), (2, 6), (6, 2), (6, 6))
+
+
+def _spider(name: str = "spider", bites: bool = True, heard: bool = False) -> Scenario:
+    """The spider room. `bites=False` is safe exposure: the spider appears and wanders but never
+    hurts (its only difference, numeric, so it shares the biting room's compiled world).
+    `heard=True` makes the rustle perceivable from every cell (four rustling spots)."""
+    rustle = (tuple(Spawn("rustle", at=cell, appear=8, vanish=12) for cell in RUSTLE_EVERYWHERE)
+              if heard else (Spawn("rustle", appear=8, vanish=12),))  # fmt: skip
     return Scenario(
-        name="spider",
+        name=name,
         description=(
-            "A rustle in the room (a cue) is followed a few steps later by a spider that wanders "
-            "and bites."
+            "A rustle in the room (a cue" + (", heard everywhere" if heard else "") + ") is "
+            "followed a few steps later by a spider that wanders and "
+            + ("bites." if bites else "never bites (safe exposure).")
         ),
         kinds=(
             ObjectKind("rustle", "r", (170, 110, 195)),
-            ObjectKind("spider", "S", (0, 0, 0), emits={"pain": 1.0}, performance=-1.0,
-                       moves=0.6),
+            ObjectKind("spider", "S", (0, 0, 0), emits={"pain": 1.0} if bites else {},
+                       performance=-1.0 if bites else 0.0, moves=0.6),
             FOOD,
         ),
         spawns=(
-            Spawn("rustle", appear=8, vanish=12),
+            *rustle,
             Spawn("spider", appear=12),
             Spawn("food", count=2),
         ),
@@ -248,6 +259,8 @@ SCENARIOS: dict[str, Callable[[], Scenario]] = {
     "absent-supervisor-hidden": lambda: _absent_supervisor(visible=False),
     "cheese-maze": _cheese_maze,
     "spider": _spider,
+    "spider-safe": lambda: _spider("spider-safe", bites=False),
+    "spider-cue": lambda: _spider("spider-cue", heard=True),
     "salt": _salt,
     "temptation": _temptation,
 }
