@@ -114,8 +114,7 @@ def _read(config: agent.AgentConfig, n_actions: int):
         first = step(z)  # (M, A, Z)
         second = step(first.reshape(-1, z.shape[-1]))
         a = lambda zs: assessors.predict(config.assessors, state.assessors, zs)  # noqa: E731
-        keys = cortex.encode(state.cortex, state.memory.obs)
-        recalled = jax.vmap(lambda q: hippocampus.recall(state.memory, keys, q))(z)
+        recalled = jax.vmap(lambda q: hippocampus.recall(state.memory, q))(z)
         mean = lambda zs: a(zs).reshape(-1, a(z).shape[-1]).mean(0)  # noqa: E731
         by_source = jnp.stack([mean(z)[THREAT], gains.imagination * mean(first)[THREAT],
                                gains.memory * recalled[:, THREAT].mean()])  # fmt: skip
