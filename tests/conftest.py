@@ -9,15 +9,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import jax
-import pytest
-
 TESTS = Path(__file__).resolve().parent
+# Tests run small programs briefly, so compiling them is most of their cost: LLVM's optimisation
+# passes would halve compile time while their faster code saves seconds at most. Set before JAX
+# starts its backend (subprocesses inherit it); the cache keys on it, so the programs differ.
+os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --xla_backend_optimization_level=0"
 # Compiled programs are shared between the test workers (and kept between runs), not in ~/.cache.
 os.environ.setdefault("SHARDLAB_JAX_CACHE", str(TESTS.parent / ".pytest_cache" / "jax"))
 # So are text embeddings: each word list is encoded once per checkout.
 os.environ.setdefault("SHARDLAB_EMBEDDING_CACHE",
                       str(TESTS.parent / ".pytest_cache" / "embeddings"))
+
+import jax  # noqa: E402
+import pytest  # noqa: E402
 
 from shardlab.analysis.verdicts import VERDICTS  # noqa: E402
 from shardlab.brain import agent, cortex, hippocampus, pfc  # noqa: E402

@@ -14,6 +14,8 @@ from shardlab.brain import population
 from shardlab.errors import ShardlabError
 from shardlab.worlds import DRIVES, SENSATIONS, make
 
+pytestmark = pytest.mark.xdist_group("probes")  # one worker builds the trained fixture
+
 SMALL = SMALL_BRAIN
 WORLD = make("foraging")
 PARAMS = WORLD.default_params()

@@ -28,8 +28,9 @@ numpy/scipy/pandas only (analysis is not on the hot path); JAX arrays are accept
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Literal
 
@@ -348,11 +349,17 @@ def collect(
 def sample_observations(world: World, env_params, key, n: int, steps: int = 16) -> np.ndarray:
     """(n, O) observations from n fresh worlds after 0..`steps` random moves each (no episode
     resets): probe states that cover what the agent sees, independent of any agent's policy."""
+    return np.asarray(_sampler(world, n, steps)(key, env_params))
+
+
+@cache
+def _sampler(world: World, n: int, steps: int) -> Callable:
+    """One compiled sampler per world and shape; the parameters (the phase) are data."""
     import jax
     import jax.numpy as jnp
 
     @jax.jit
-    def run(key):
+    def run(key, env_params):
         k_reset, k_act, k_len, k_step = jax.random.split(key, 4)
         obs, state = world.reset_batch(k_reset, n, env_params)
         lengths = jax.random.randint(k_len, (n,), 0, steps + 1)
@@ -372,7 +379,7 @@ def sample_observations(world: World, env_params, key, n: int, steps: int = 16) 
         (obs, _, _), _ = jax.lax.scan(tick, (obs, state, jnp.ones(n, bool)), xs)
         return obs
 
-    return np.asarray(run(key))
+    return run
 
 
 def world_features(world: World, obs: ArrayLike) -> pd.DataFrame:

@@ -73,11 +73,10 @@ def run(config: Config, seed: int) -> dict[str, pd.DataFrame]:
                               config.train_steps, chunk=config.chunk).agents  # fmt: skip
     obs = shards.sample_observations(world, params, k_probe, config.probe_states)
     feats = shards.world_features(world, obs)
-    above = (feats["food up"] > 0) & (feats["food down"] == 0)
-    below = (feats["food down"] > 0) & (feats["food up"] == 0)
-    sets = {"food above": above.to_numpy(), "food below": below.to_numpy()}
-    obs = obs[above | below]
-    sets = {name: mask[above | below] for name, mask in sets.items()}
+    # Masks over every probe state (not a subset), so each seed's arrays have one shape and the
+    # steered policy compiles once.
+    sets = {"food above": ((feats["food up"] > 0) & (feats["food down"] == 0)).to_numpy(),
+            "food below": ((feats["food down"] > 0) & (feats["food up"] == 0)).to_numpy()}
     rows = []
     for i in range(config.population):
         one = jax.tree.map(lambda x, i=i: x[i], agents)

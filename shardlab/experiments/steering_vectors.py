@@ -90,12 +90,11 @@ def _distances(walls: np.ndarray, source: tuple[int, int]) -> np.ndarray:
 
 
 def _cheese_in_view(key: jax.Array, n_mazes: int):
-    """Probe states with the cheese in view and not under the mouse."""
+    """Probe states of `n_mazes` mazes, and a mask of those with the cheese in view and not under
+    the mouse (a mask, not a subset, so every seed's arrays have one shape and compile once)."""
     states, table = cheese_maze.maze_states(key, n_mazes)
     on_cheese = (table.row == table.cheese_row) & (table.col == table.cheese_col)
-    keep = np.flatnonzero(cheese_maze.cheese_visible(table) & ~on_cheese.to_numpy())
-    states = jax.tree.map(lambda x: x[jnp.asarray(keep)], states)
-    return states, table.iloc[keep].reset_index(drop=True)
+    return states, table, cheese_maze.cheese_visible(table) & ~on_cheese.to_numpy()
 
 
 def run(config: Config, seed: int) -> dict[str, pd.DataFrame]:
@@ -105,22 +104,23 @@ def run(config: Config, seed: int) -> dict[str, pd.DataFrame]:
                                                      config.train_steps, config.chunk)  # fmt: skip
 
     # The cheese vector, per agent: same squares of the same mazes, cheese shown vs removed.
-    states, _ = _cheese_in_view(k_build, config.build_mazes)
+    states, _, keep = _cheese_in_view(k_build, config.build_mazes)
     shown = jnp.ones(states.pos.shape[0], bool)
-    with_cheese = cheese_maze.encode_all(agents, cheese_maze.observe(states, shown))
-    without = cheese_maze.encode_all(agents, cheese_maze.observe(states, ~shown))
+    with_cheese = cheese_maze.encode_all(agents, cheese_maze.observe(states, shown))[:, keep]
+    without = cheese_maze.encode_all(agents, cheese_maze.observe(states, ~shown))[:, keep]
     cheese = mean_difference(with_cheese, without, name="cheese")
     vectors = {"cheese": cheese, "random": random_like(cheese, k_random)}
 
     # Dose–response on held-out mazes.
-    states, table = _cheese_in_view(k_eval, config.eval_mazes)
+    states, table, keep = _cheese_in_view(k_eval, config.eval_mazes)
     obs = cheese_maze.observe(states, jnp.ones(len(table), bool))
-    toward = toward_cheese(np.asarray(states.walls), table.assign(maze=np.arange(len(table))))
+    table = table[keep].reset_index(drop=True)
+    toward = toward_cheese(np.asarray(states.walls)[keep], table.assign(maze=np.arange(len(table))))
     dose = []
     for name, vector in vectors.items():
         for coefficient in config.coefficients:
             with steer(vector, coefficient):
-                probs = cheese_maze.action_probabilities(agents, obs)
+                probs = cheese_maze.action_probabilities(agents, obs)[:, keep]
             p_toward = (probs * toward).sum(-1).mean(-1)  # per agent
             dose.append({"vector": name, "coefficient": coefficient,
                          "p_toward": float(p_toward.mean())})  # fmt: skip
