@@ -107,7 +107,7 @@ def ground(config: HeadConfig, z: Array, innate: Array, mask: Array, key: Array
     """Train the valence head on the grounded concepts (`mask`), in shuffled passes of the
     thought assessors' update towards their innate valence; the rest are never seen."""
     head_config = assessors.AssessorConfig(gamma=0.0, lr=config.lr)
-    params = assessors.init(z.shape[1], 1)
+    params = assessors.init(head_config, z.shape[1], 1)
     shuffle = jax.vmap(lambda k: jax.random.permutation(k, z.shape[0]))
     order = shuffle(jax.random.split(key, config.epochs)).ravel()
 
