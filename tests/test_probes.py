@@ -109,6 +109,18 @@ def test_scenario_parameters_and_phases_are_data(trained) -> None:
     assert compiles() == 0
 
 
+def test_a_continued_lifetime_reuses_the_compiled_program(trained) -> None:
+    """Trained agents enter the lifetime with the newborns' types (no weak-typed leaf), so a
+    second phase (training in segments, a test phase) compiles nothing new."""
+    newborn = agent_.init(jax.random.key(0), SMALL, WORLD.obs_size, WORLD.n_actions)
+    weak = [jax.tree_util.keystr(path) for path, leaf in
+            jax.tree_util.tree_flatten_with_path(newborn)[0] if leaf.weak_type]  # fmt: skip
+    assert not weak, weak
+    with count_compiles() as compiles:
+        population.train(WORLD, PARAMS, SMALL, jax.random.key(9), N, STEPS, agents=trained.agents,
+                         chunk=STEPS)  # fmt: skip
+    assert compiles() == 0
+
 def test_steering_weights_are_data(trained) -> None:
     """Configs that differ only in the steering subsystem (its innate weights, pointers,
     criterion, gains) share one compiled lifetime, and the weights still decide the reward."""

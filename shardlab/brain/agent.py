@@ -81,7 +81,7 @@ def init(key: Array, config: AgentConfig, obs_size: int, n_actions: int) -> Agen
         obs=jnp.zeros(obs_size),
         sensations=jnp.zeros(len(SENSATIONS)),
         action=jnp.int32(0),
-        policy=jnp.full(n_actions, 1.0 / n_actions),
+        policy=jnp.full(n_actions, 1.0 / n_actions, jnp.float32),
         opened=jnp.zeros(k),
         issued=jnp.zeros(k),
         felt=jnp.zeros(k),

@@ -38,7 +38,7 @@ class AssessorParams(NamedTuple):
 def init(config: AssessorConfig, latent: int, k: int) -> AssessorParams:
     passive = jnp.log(config.passive / (1.0 - config.passive))
     return AssessorParams(jnp.zeros((latent, k)), jnp.zeros(k), jnp.zeros((latent, k)),
-                          jnp.full(k, passive))  # fmt: skip
+                          jnp.full(k, passive, jnp.float32))  # fmt: skip
 
 
 def predict(config: AssessorConfig, params: AssessorParams, z: Array) -> Array:
