@@ -321,14 +321,13 @@ def collect(
     latents of the probe observations `obs` (n, O) after each chunk (step 0 included)."""
     import jax
 
-    from shardlab.brain import cortex, population
+    from shardlab.brain import population
 
     obs = np.asarray(obs, np.float32)
 
     def snap(step: int, agents) -> Snapshot:
-        one = jax.tree.map(lambda x: x[agent], agents)
-        z = np.asarray(cortex.encode(one.cortex, obs))
-        return Snapshot(step, jax.tree.map(np.asarray, one.basal_ganglia), z)
+        return Snapshot(step, population.members(agents)[agent].basal_ganglia,
+                        population.latents(agents, obs)[agent])  # fmt: skip
 
     k_init, key = jax.random.split(key)
     agents, _, _ = population.start(world, env_params, config, k_init, n_agents)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from shardlab.brain import agent as agent_
+from shardlab.brain import cortex as cortex_
 from shardlab.brain.steering import sensation_vector
 from shardlab.worlds.engine import EnvParams, EnvState, World
 
@@ -89,6 +90,22 @@ def _compiled(fn: Callable, static_argnums: int | tuple[int, ...]) -> Callable:
     """One jitted wrapper per function, so the start of a lifetime is compiled once, not
     dispatched primitive by primitive."""
     return jax.jit(fn, static_argnums=static_argnums)
+
+
+def latents(agents: agent_.AgentState, obs: np.ndarray | Array) -> np.ndarray:
+    """(N, n, Z): each agent's thought of each observation (n, O), in one compiled call
+    (encoding agent by agent would dispatch operation by operation)."""
+    return np.asarray(_compiled(_latents, ())(agents.cortex, jnp.asarray(obs, jnp.float32)))
+
+
+def _latents(cortex: cortex_.CortexParams, obs: Array) -> Array:
+    return jax.vmap(lambda c: cortex_.encode(c, obs))(cortex)
+
+
+def members(agents: agent_.AgentState) -> list[agent_.AgentState]:
+    """Each agent of a population, its arrays on the host: one transfer, then cheap slices."""
+    host = jax.device_get(agents)
+    return [jax.tree.map(lambda x, i=i: x[i], host) for i in range(host.action.shape[0])]
 
 
 def _chunk(world: World, config: agent_.AgentConfig, n_steps: int, learn: bool) -> Callable:

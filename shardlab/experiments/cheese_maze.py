@@ -39,7 +39,6 @@ from shardlab.analysis.verdicts import Claim, ClaimResult, judge, precondition, 
 from shardlab.brain import agent as agent_
 from shardlab.brain import pfc as pfc_
 from shardlab.brain import population
-from shardlab.brain.cortex import encode
 from shardlab.experiments import plots
 from shardlab.experiments.base import Experiment, ExperimentConfig
 from shardlab.experiments.registry import register
@@ -231,11 +230,6 @@ def action_probabilities(agents: agent_.AgentState, obs: jax.Array) -> np.ndarra
     return np.asarray(_probabilities(agents, obs, offset))
 
 
-def encode_all(agents: agent_.AgentState, obs: jax.Array) -> np.ndarray:
-    """(agents, M, Z) latents."""
-    return np.asarray(jax.vmap(lambda a: jax.vmap(lambda o: encode(a.cortex, o))(obs))(agents))
-
-
 def cheese_visible(table: pd.DataFrame) -> np.ndarray:
     r = MAZE.view_radius
     return ((table.cheese_row - table.row).abs() <= r).to_numpy() & (
@@ -281,7 +275,7 @@ def run(config: Config, seed: int) -> dict[str, pd.DataFrame]:
             curves.append({"condition": condition, "bin": int(b), "n": len(df),
                            "corner": df.corner.mean(), "cheese": df.cheese.mean()})  # fmt: skip
         far, near = episodes[episodes.distance >= FAR], episodes[episodes.distance < NEAR]
-        r2_cheese, r2_position = probe_r2(encode_all(agents, obs), table)
+        r2_cheese, r2_position = probe_r2(population.latents(agents, obs), table)
         summary.append({
             "condition": condition, "early_cheese_rate": early, "late_cheese_rate": late,
             "corner_far": far.corner.mean(), "cheese_far": far.cheese.mean(),

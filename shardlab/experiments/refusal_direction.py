@@ -24,7 +24,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import jax
-import jax.numpy as jnp
 import matplotlib
 
 matplotlib.use("Agg")
@@ -35,7 +34,7 @@ from pydantic import PositiveInt
 
 from shardlab.analysis import shards, steering
 from shardlab.analysis.verdicts import Claim, ClaimResult, judge, superiority
-from shardlab.brain import agent, cortex, population
+from shardlab.brain import agent, population
 from shardlab.experiments import plots
 from shardlab.experiments.base import Experiment, ExperimentConfig
 from shardlab.experiments.registry import register
@@ -78,9 +77,8 @@ def run(config: Config, seed: int) -> dict[str, pd.DataFrame]:
     sets = {"food above": ((feats["food up"] > 0) & (feats["food down"] == 0)).to_numpy(),
             "food below": ((feats["food down"] > 0) & (feats["food up"] == 0)).to_numpy()}
     rows = []
-    for i in range(config.population):
-        one = jax.tree.map(lambda x, i=i: x[i], agents)
-        z = np.asarray(cortex.encode(one.cortex, jnp.asarray(obs, jnp.float32)))
+    for i, (one, z) in enumerate(zip(population.members(agents),
+                                     population.latents(agents, obs), strict=True)):  # fmt: skip
         md = steering.mean_difference(z[sets["food above"]], z[sets["food below"]],
                                       name="food above − food below")  # fmt: skip
         vectors = {"mean-diff": md} | {

@@ -25,7 +25,7 @@ import pandas as pd
 from shardlab.analysis import shards
 from shardlab.analysis.verdicts import Claim, ClaimResult, judge, precondition, superiority
 from shardlab.baselines import planner
-from shardlab.brain import agent, cortex, population
+from shardlab.brain import agent, population
 from shardlab.experiments import plots
 from shardlab.experiments.base import Experiment, ExperimentConfig
 from shardlab.experiments.registry import register
@@ -139,12 +139,11 @@ def _shard_strengths(
 ) -> dict[str, float]:
     """Population mean of each feature's strongest push on any action (logits per unit of the
     feature along its probe direction in each agent's own latent space)."""
-    per_agent = []
-    for i in range(agents.action.shape[0]):
-        one = jax.tree.map(lambda x, i=i: x[i], agents)
-        latents = np.asarray(cortex.encode(one.cortex, probe_obs))
-        probes = shards.probe(latents, features)
-        per_agent.append(np.abs(shards.strengths(one.basal_ganglia, probes)).max(1))
+    per_agent = [
+        np.abs(shards.strengths(one.basal_ganglia, shards.probe(z, features))).max(1)
+        for one, z in zip(population.members(agents), population.latents(agents, probe_obs),
+                          strict=True)
+    ]  # fmt: skip
     return dict(zip(SHARD_FEATURES, np.mean(per_agent, 0).tolist(), strict=True))
 
 

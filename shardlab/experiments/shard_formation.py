@@ -37,7 +37,7 @@ from pydantic import PositiveInt
 from shardlab.analysis import shards
 from shardlab.analysis.statistics import mean_ci
 from shardlab.analysis.verdicts import Claim, ClaimResult, equivalence, judge, superiority
-from shardlab.brain import agent, cortex, population
+from shardlab.brain import agent, population
 from shardlab.experiments import plots
 from shardlab.experiments.base import Experiment, ExperimentConfig
 from shardlab.experiments.registry import register
@@ -128,10 +128,9 @@ def run(config: Config, seed: int) -> dict[str, pd.DataFrame]:
             sweet += np.asarray(life.log.sensations)[..., SWEET].sum(0)
         else:
             agents, _, _ = population.start(WORLD, params, BRAIN, k_train, config.population)
-        for i in range(config.population):
-            one = jax.tree.map(lambda x, i=i: x[i], agents)
-            snap = shards.Snapshot(s * seg, jax.tree.map(np.asarray, one.basal_ganglia),
-                                   np.asarray(cortex.encode(one.cortex, obs)))  # fmt: skip
+        latents = population.latents(agents, obs)
+        for i, one in enumerate(population.members(agents)):
+            snap = shards.Snapshot(s * seg, one.basal_ganglia, latents[i])
             rows.append(_approach(shards.track([snap], contexts, mode="signed"), i, sweet[i]))
     return {"strength": pd.concat(rows, ignore_index=True)}
 

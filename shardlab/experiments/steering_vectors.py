@@ -33,6 +33,7 @@ from scipy.stats import spearmanr
 
 from shardlab.analysis.steering import mean_difference, random_like, steer
 from shardlab.analysis.verdicts import Claim, ClaimResult, judge, superiority
+from shardlab.brain import population
 from shardlab.experiments import cheese_maze, plots
 from shardlab.experiments.base import Experiment, ExperimentConfig
 from shardlab.experiments.registry import register
@@ -106,8 +107,8 @@ def run(config: Config, seed: int) -> dict[str, pd.DataFrame]:
     # The cheese vector, per agent: same squares of the same mazes, cheese shown vs removed.
     states, _, keep = _cheese_in_view(k_build, config.build_mazes)
     shown = jnp.ones(states.pos.shape[0], bool)
-    with_cheese = cheese_maze.encode_all(agents, cheese_maze.observe(states, shown))[:, keep]
-    without = cheese_maze.encode_all(agents, cheese_maze.observe(states, ~shown))[:, keep]
+    with_cheese = population.latents(agents, cheese_maze.observe(states, shown))[:, keep]
+    without = population.latents(agents, cheese_maze.observe(states, ~shown))[:, keep]
     cheese = mean_difference(with_cheese, without, name="cheese")
     vectors = {"cheese": cheese, "random": random_like(cheese, k_random)}
 
