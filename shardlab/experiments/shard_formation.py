@@ -156,9 +156,10 @@ def _approach(df: pd.DataFrame, agent_i: int, sweet: float) -> pd.DataFrame:
     the four directions (contexts with no states are skipped); with the room's reward history,
     the sweetness tasted there so far (berries grow only in room 0 in training)."""
     df = df[df["n"] > 0]
-    df = df[df["action"] == df["context"].str.split("|").str[1]]
+    split = {c: c.split("|") for c in df["context"].unique()}  # "room|move"
+    df = df[df["action"] == df["context"].map({c: move for c, (_, move) in split.items()})]
     push = df.groupby(["step", "context"], as_index=False)["strength"].sum()
-    push["distance"] = push["context"].str.split("|").str[0].astype(int)
+    push["distance"] = push["context"].map({c: int(room) for c, (room, _) in split.items()})
     out = push.groupby(["step", "distance"], as_index=False)["strength"].mean()
     out["agent"] = agent_i
     out["sweet"] = np.where(out["distance"] == 0, sweet, 0.0)
