@@ -275,9 +275,9 @@ def figures(tables: dict[str, pd.DataFrame], config: Config, out: Path) -> list[
             right.axvline(s[f"lag_{'on' if habit else 'off'}"].mean(), color=colour, ls=":")
     right.axvline(0, color="k", lw=0.8)
     right.set(xlabel="choice trial (0: the new corpus read; dotted: mean lag)",
-              ylabel="P(choose the former favourite)", ylim=(0, 1),
+              ylabel="P(choose the former favourite)", ylim=(0, 1.03),
               title="habits lag: choice share around the corpus shift")
-    right.legend(fontsize=8)
+    right.legend(fontsize=8, loc="lower left")
     return [plots.save(fig, out / "value_change.png")]
 
 
