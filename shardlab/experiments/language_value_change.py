@@ -168,7 +168,7 @@ def run(config: Config, seed: int) -> dict[str, pd.DataFrame]:
     payoffs = np.stack([out.grounded[:, options], out.after[:, options]], axis=1)
     # Habit on and off: the same agents with the same keys (common random numbers).
     weights = np.array([config.habit_weight, 0.0])
-    keys = jax.random.split(jax.random.key(seed + 1), n)
+    keys = jax.random.split(jax.random.fold_in(jax.random.key(seed), 99), n)  # not the society's
     share = choices_population(
         jnp.asarray(np.repeat(contexts, 2, axis=0)), jnp.asarray(np.repeat(payoffs, 2, axis=0)),
         jnp.asarray(np.tile(weights, n)), jnp.repeat(keys, 2, axis=0), config.trials_before,
