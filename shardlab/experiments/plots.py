@@ -37,11 +37,12 @@ def bars(ax: plt.Axes, table: pd.DataFrame, order: Sequence[str], ylabel: str) -
     ax.set_ylabel(ylabel)
 
 
-def band(ax: plt.Axes, per_seed: pd.DataFrame, color: str, label: str) -> None:
+def band(ax: plt.Axes, per_seed: pd.DataFrame, color: str, label: str,
+         marker: str | None = "o") -> None:
     """A seed × x table as its mean line over x and a shaded 95% CI."""
     x = per_seed.columns.to_numpy()
     cis = np.array([mean_ci(per_seed[c].dropna()) for c in per_seed.columns])
-    ax.plot(x, per_seed.mean().to_numpy(), marker="o", color=color, label=label)
+    ax.plot(x, per_seed.mean().to_numpy(), marker=marker, color=color, label=label)
     ax.fill_between(x, cis[:, 0], cis[:, 1], color=color, alpha=0.2)
 
 

@@ -28,6 +28,7 @@ EXPERIMENT_MODULES: tuple[str, ...] = (
     "language_valence",
     "language_propaganda",
     "language_ideology",
+    "language_value_change",
     "anticipation",
     "signal_strength",
     "exposure",

@@ -41,10 +41,13 @@ class Society:
 @dataclass(frozen=True)
 class Outcome:
     """Per agent: assessed valence of every concept at grounding and after the second phase
-    (A, V), and the head's held-out r with innate valence on ungrounded pool concepts (A,)."""
+    (A, V), the concepts' latent z then (A, V, d), and the head's held-out r with innate valence
+    on ungrounded pool concepts (A,)."""
 
     grounded: np.ndarray
     after: np.ndarray
+    z_grounded: np.ndarray
+    z_after: np.ndarray
     head_r: np.ndarray
 
 
@@ -81,8 +84,9 @@ def live(society: Society, space: ConceptSpace, second: Sequence[culture.Phase],
     models = world_model.learn_population(society.model, models, compile_all(second),
                                           jax.random.split(k_second, n), society.second_steps,
                                           jnp.asarray(lr, jnp.float32))
-    after = np.asarray(assess(heads, world_model.concepts(models)))
+    z_after = world_model.concepts(models)
+    after = np.asarray(assess(heads, z_after))
     held_out = np.setdiff1d(pooled, grounded)
     head_r = np.array([pearson(v[held_out], space.innate[held_out]) for v in at_grounding])
-    return Outcome(at_grounding, after, head_r)
+    return Outcome(at_grounding, after, np.asarray(z), np.asarray(z_after), head_r)
 
