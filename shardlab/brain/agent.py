@@ -66,7 +66,12 @@ class Diagnostics(NamedTuple):
     world_model_loss: Array
 
 
-def init(key: Array, config: AgentConfig, obs_size: int, n_actions: int) -> AgentState:
+def init(
+    key: Array, config: AgentConfig, obs_size: int, n_actions: int,
+    steering: steering_.SteeringState | None = None,
+) -> AgentState:  # fmt: skip
+    """A newborn. `steering` (default: made from `config.steering`) lets a population's
+    newborns share one compiled program whatever their steering subsystem."""
     z, k = config.cortex.latent, len(steering_.REACTIONS)
     cortex = cortex_.init(key, config.cortex, obs_size, n_actions, len(SENSATIONS))
     basal = bg.init(z, n_actions)
@@ -76,7 +81,7 @@ def init(key: Array, config: AgentConfig, obs_size: int, n_actions: int) -> Agen
         basal_ganglia=basal,
         traces=bg.zero_traces(basal),
         memory=hippo.init(config.hippocampus, obs_size, z, k),
-        steering=steering_.init(config.steering),
+        steering=steering_.init(config.steering) if steering is None else steering,
         goal=jnp.zeros(z),
         obs=jnp.zeros(obs_size),
         sensations=jnp.zeros(len(SENSATIONS)),

@@ -14,6 +14,7 @@ import pandas as pd
 
 from shardlab.brain import agent as agent_
 from shardlab.brain import cortex as cortex_
+from shardlab.brain import steering as steering_
 from shardlab.brain.steering import sensation_vector
 from shardlab.worlds.engine import EnvParams, EnvState, World
 
@@ -56,7 +57,8 @@ def start(
     obs, env = _compiled(world.reset_batch, static_argnums=1)(k_env, n_agents, params)
     if agents is None:
         agents = _compiled(_newborn, static_argnums=(0, 1, 2, 3))(
-            config, world.obs_size, world.n_actions, n_agents, k_agent
+            program(config), world.obs_size, world.n_actions, n_agents, k_agent,
+            steering_.init(config.steering),
         )
     agents, _ = _compiled(_begin, static_argnums=0)(
         program(config), agents, obs, jax.random.split(k_act, n_agents)
@@ -72,9 +74,10 @@ def program(config: agent_.AgentConfig) -> agent_.AgentConfig:
 
 
 def _newborn(
-    config: agent_.AgentConfig, obs_size: int, n_actions: int, n_agents: int, key: Array
-) -> agent_.AgentState:
-    return jax.vmap(lambda k: agent_.init(k, config, obs_size, n_actions))(
+    config: agent_.AgentConfig, obs_size: int, n_actions: int, n_agents: int, key: Array,
+    steering: steering_.SteeringState,
+) -> agent_.AgentState:  # fmt: skip
+    return jax.vmap(lambda k: agent_.init(k, config, obs_size, n_actions, steering))(
         jax.random.split(key, n_agents)
     )
 
