@@ -42,6 +42,12 @@ SMALL_BRAIN = agent.AgentConfig(
 )
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Experiments end to end (the tests named "quick") first: they are the longest, and one
+    started last keeps a worker busy while the other idles."""
+    items.sort(key=lambda item: "quick" not in item.name)
+
+
 def run_quick(experiment: Experiment, out: Path) -> tuple[Path, ExperimentConfig]:
     """An experiment end to end in quick mode, in this process; its run directory and config."""
     config = experiment.configure(quick=True)
