@@ -3,6 +3,7 @@
 import typer
 
 from shardlab.bench import agent as agent_bench
+from shardlab.bench import learning as learning_bench
 from shardlab.bench import text as text_bench
 from shardlab.bench import values as values_bench
 from shardlab.bench import worlds as worlds_bench
@@ -10,6 +11,7 @@ from shardlab.bench import worlds as worlds_bench
 app = typer.Typer(help="Benchmarks against peer libraries (install the `bench` extra).")
 app.command("worlds")(worlds_bench.worlds)
 app.command("agent")(agent_bench.agent)
+app.command("learning")(learning_bench.learning)
 app.command("text")(text_bench.text)
 app.command("values")(values_bench.values)
 
