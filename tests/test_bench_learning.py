@@ -1,6 +1,7 @@
-"""`shardlab bench learning` at tiny sizes: the JSON shape end to end (random and plain
-actor-critic, which need neither torch nor SB3 and compile in seconds), the ratio rule on
-planted numbers, and the command's error paths."""
+"""`shardlab bench learning` at tiny sizes: end to end through the CLI with the real random
+policy beside planted learners (the brain and PPO take minutes to compile or need torch, and
+this suite is over its time budget), the ratio rule on planted numbers, the innate reward the
+non-brain learners are paid, and the command's error paths."""
 
 import json
 
@@ -13,19 +14,39 @@ from shardlab.brain import steering
 from shardlab.worlds import SENSATIONS
 
 
-def test_bench_learning_json_shape(cli) -> None:
-    result = cli("bench", "learning", "--json", "--scenarios", "foraging", "--learners",
-                 "random,actor-critic", "--steps", "20", "--seeds", "2", "--agents", "2")
+def _planted(score: float):
+    """A learner that learns nothing in no time: its score, a little different per seed."""
+
+    def learner(scenario: str, seed: int, steps: int, agents: int, advance) -> float:
+        advance(steps)
+        return score + 0.01 * seed
+
+    return learner
+
+
+def test_bench_learning_end_to_end(cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real random policy (one small compile) beside a planted brain and a planted PPO below
+    random's floor (hidden performance per tick is never below -1): the JSON and the table."""
+    monkeypatch.setitem(learning.RUNNERS, "brain", _planted(0.5))
+    monkeypatch.setitem(learning.RUNNERS, "ppo", _planted(-2.0))
+    monkeypatch.setattr(learning, "require", lambda module, extra: None)
+    args = ("bench", "learning", "--scenarios", "foraging", "--learners", "brain,ppo,random",
+            "--steps", "20", "--seeds", "2", "--agents", "2")
+    result = cli(*args, "--json")
     assert result.code == 0, result.err
     out = json.loads(result.out)
     assert [(r["learner"], r["steps"]) for r in out["results"]] == [
-        ("random", 20), ("actor-critic", 20)]
-    for r in out["results"]:
-        assert r["scenario"] == "foraging" and len(r["per_seed"]) == 2
-        assert r["ci"][0] <= r["performance"] <= r["ci"][1]
-    assert out["ratios"] == {"brain_vs_ppo": {"foraging": None},
-                             "brain_minus_random": {"foraging": None}}
-    assert "foraging" in out["notes"]
+        ("brain", 20), ("ppo", 24), ("random", 20)]  # PPO: whole steps of its 8 envs
+    brain, ppo, random = out["results"]
+    assert brain["per_seed"] == [0.5, 0.51] and brain["performance"] == pytest.approx(0.505)
+    assert -1 <= random["performance"] <= 1 and random["ci"][0] <= random["performance"]
+    assert out["ratios"]["brain_vs_ppo"] == {"foraging": None}
+    assert "PPO does not beat random" in out["notes"]["foraging"]
+    minus = out["ratios"]["brain_minus_random"]["foraging"]
+    assert minus["effect"] == pytest.approx(0.505 - random["performance"])
+    assert minus["ci"][0] <= minus["effect"] <= minus["ci"][1]
+    table = cli(*args)
+    assert table.code == 0 and "undefined" in table.out and "wall time" in table.out
 
 
 def _row(scenario: str, learner: str, per_seed: list[float], ci: tuple[float, float]) -> dict:
@@ -72,9 +93,9 @@ def test_innate_reward_fn_pays_what_the_steering_subsystem_pays() -> None:
     batch = {name: rng.uniform(0, 1, 5).astype(np.float32) for name in SENSATIONS}
     paid = np.asarray(steering.innate_reward_fn()(batch))
     state = steering.init(steering.SteeringConfig())
-    for i in range(5):
-        row = steering.sensation_vector({name: batch[name][i] for name in SENSATIONS})
-        assert paid[i] == pytest.approx(float(steering.innate_reward(state, row)), rel=1e-5)
+    rows = steering.sensation_vector(batch)
+    expected = jax.vmap(lambda row: steering.innate_reward(state, row))(rows)
+    np.testing.assert_allclose(paid, expected, rtol=1e-5)
     single = {name: float(value[0]) for name, value in batch.items()}
     assert float(steering.innate_reward_fn()(single)) == pytest.approx(paid[0], rel=1e-5)
     assert jax.numpy.shape(steering.innate_reward_fn()(single)) == ()
