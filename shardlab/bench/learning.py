@@ -18,6 +18,11 @@ population's agents); a learner's is the mean over seeds with the studentized-bo
   above random's mean; otherwise null, with a note.
 - `brain_minus_random` = {"effect": mean over seeds of brain − random at the same seed index,
   "ci": [lo, hi]}, the CI of those per-seed differences.
+
+`--json` prints {"results": [{"scenario", "learner", "steps", "performance", "ci", "per_seed",
+"seconds"}], "ratios": {"brain_vs_ppo": {scenario: ratio or null}, "brain_minus_random":
+{scenario: {"effect", "ci"} or null}}, "notes": {scenario: why a ratio is null}, "seeds",
+"agents", "ppo_envs", "seconds"}.
 """
 
 from __future__ import annotations
@@ -36,14 +41,19 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from shardlab.analysis.statistics import mean_ci
+from shardlab.baselines import actor_critic as ac
 from shardlab.bench.harness import chunk_size, late_performance, train_ppo
+from shardlab.brain import population
 from shardlab.brain.agent import AgentConfig
+from shardlab.brain.steering import innate_reward_fn
 from shardlab.errors import ShardlabError, require
-from shardlab.worlds import SCENARIOS, World, make
+from shardlab.worlds import SCENARIOS, EnvParams, EnvState, World, make
 
 DEFAULT_SCENARIOS = ("foraging", "trash", "money", "cheese-maze", "absent-supervisor")
 LEARNERS = ("brain", "actor-critic", "ppo", "random")
 PPO_ENVS = 8
+ALL_STEPS = 10_000
+"""Steps per learner in `shardlab bench all` (and so `make bench`), which must fit in 30 minutes."""
 
 Advance = Callable[[int], None]
 """Called with the environment steps (per agent) just done, for the progress bar."""
@@ -51,8 +61,6 @@ Advance = Callable[[int], None]
 
 def _brain(scenario: str, seed: int, steps: int, agents: int, advance: Advance) -> float:
     """A seed's late performance: `agents` brains at their defaults, learning for `steps`."""
-    from shardlab.brain import population
-
     world = make(scenario)
     life = population.train(world, world.default_params("train"), AgentConfig(),
                             jax.random.key(seed), agents, steps, chunk=chunk_size(steps),
@@ -62,9 +70,6 @@ def _brain(scenario: str, seed: int, steps: int, agents: int, advance: Advance) 
 
 def _actor_critic(scenario: str, seed: int, steps: int, agents: int, advance: Advance) -> float:
     """A seed's late performance: `agents` plain actor-critic agents paid the innate reward."""
-    from shardlab.baselines import actor_critic as ac
-    from shardlab.brain.steering import innate_reward_fn
-
     world = make(scenario)
     _, log = ac.live(ac.ActorCriticConfig(), world, world.default_params("train"),
                      jax.random.key(seed), agents, steps, reward_fn=innate_reward_fn())  # fmt: skip
@@ -75,8 +80,6 @@ def _actor_critic(scenario: str, seed: int, steps: int, agents: int, advance: Ad
 def _ppo(scenario: str, seed: int, steps: int, agents: int, advance: Advance) -> float:
     """A seed's late performance: SB3 PPO on `PPO_ENVS` envs, `steps` in total, paid the innate
     reward (`agents` does not apply: PPO is one learner)."""
-    from shardlab.brain.steering import innate_reward_fn
-
     run = train_ppo(scenario, PPO_ENVS, steps, seed, innate_reward_fn(), advance)
     return late_performance(run.performance)
 
@@ -95,11 +98,11 @@ def _random_rollout(world: World, n: int, steps: int) -> Callable:
     """A compiled rollout of uniformly random actions in `n` fresh worlds: performance (T, n)."""
 
     @jax.jit
-    def rollout(key: jax.Array, params: Any) -> jax.Array:
+    def rollout(key: jax.Array, params: EnvParams) -> jax.Array:
         k_reset, k_run = jax.random.split(key)
         _, env = world.reset_batch(k_reset, n, params)
 
-        def tick(env: Any, key: jax.Array) -> tuple[Any, jax.Array]:
+        def tick(env: EnvState, key: jax.Array) -> tuple[EnvState, jax.Array]:
             k_act, k_env = jax.random.split(key)
             action = jax.random.randint(k_act, (n,), 0, world.n_actions)
             _, env, _, performance, _ = world.step_batch(k_env, env, action, params)
@@ -200,9 +203,13 @@ def run(
 
 
 def learning(
-    json_out: Annotated[bool, typer.Option("--json", help="Print only JSON.")] = False,
-    steps: Annotated[int, typer.Option(
-        help="Environment steps per brain or actor-critic agent, and in total for PPO.")] = 50_000,
+    json_out: Annotated[bool, typer.Option("--json", help=(
+        "Print only JSON: results (scenario, learner, steps, performance, ci, per_seed, "
+        "seconds), ratios (brain_vs_ppo: scenario → ratio or null; brain_minus_random: "
+        "scenario → {effect, ci}), notes."))] = False,
+    steps: Annotated[int, typer.Option(help=(
+        "Environment steps per brain, actor-critic or random agent, and in total for PPO "
+        "(`shardlab bench all`: 10,000)."))] = 50_000,
     seeds: Annotated[int, typer.Option(help="Seeds per learner (the unit of the CI).")] = 3,
     scenarios: Annotated[str, typer.Option(help="Comma-separated scenarios.")] = ",".join(
         DEFAULT_SCENARIOS),
