@@ -20,7 +20,7 @@ app.command("values")(values_bench.values)
 def all_benchmarks(
     json_out: bool = typer.Option(False, "--json", help="Print only JSON."),
 ) -> None:
-    """Every benchmark at its default settings, except `learning`, which runs 10,000 steps per
+    """Every benchmark at its default settings, except `learning`, which runs 4,096 steps per
     learner rather than 50,000 so that `make bench` stays within 30 minutes on 2 cores."""
     worlds_bench.worlds(json_out=json_out)
     agent_bench.agent(json_out=json_out)

@@ -52,8 +52,10 @@ from shardlab.worlds import SCENARIOS, EnvParams, EnvState, World, make
 DEFAULT_SCENARIOS = ("foraging", "trash", "money", "cheese-maze", "absent-supervisor")
 LEARNERS = ("brain", "actor-critic", "ppo", "random")
 PPO_ENVS = 8
-ALL_STEPS = 10_000
-"""Steps per learner in `shardlab bench all` (and so `make bench`), which must fit in 30 minutes."""
+ALL_STEPS = 4_096
+"""Steps per learner in `shardlab bench all` (and so `make bench`, which must fit in 30 minutes
+on 2 cores): two of PPO's 2,048-step rollouts. Compiling the brain for five worlds costs minutes
+whatever the step count, and 10,000 steps took over an hour on a loaded 2-core machine."""
 
 Advance = Callable[[int], None]
 """Called with the environment steps (per agent) just done, for the progress bar."""
@@ -209,7 +211,7 @@ def learning(
         "scenario → {effect, ci}), notes."))] = False,
     steps: Annotated[int, typer.Option(help=(
         "Environment steps per brain, actor-critic or random agent, and in total for PPO "
-        "(`shardlab bench all`: 10,000)."))] = 50_000,
+        "(`shardlab bench all`: 4,096)."))] = 50_000,
     seeds: Annotated[int, typer.Option(help="Seeds per learner (the unit of the CI).")] = 3,
     scenarios: Annotated[str, typer.Option(help="Comma-separated scenarios.")] = ",".join(
         DEFAULT_SCENARIOS),
