@@ -1,12 +1,15 @@
-"""Plain actor-critic on raw observations, rewarded by the world's default reward function.
+"""Plain actor-critic on raw observations, rewarded by a function of the world's sensations.
 
 The contrast with no steering subsystem, no world model, no assessors, memory or planning: the
 same basal-ganglia learning rule applied directly to what the world shows, with reward written
-by the experimenter as a weighted sum of sensations (the usual RL set-up).
+by the experimenter: by default the scenario's weighted sum of sensations (the usual RL set-up),
+or any Gymnasium-adapter `reward_fn`, such as the brain's innate reward.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -14,9 +17,8 @@ import jax
 import jax.numpy as jnp
 
 from shardlab.brain import basal_ganglia as bg
-from shardlab.brain.steering import sensation_vector
 from shardlab.worlds.engine import EnvParams, World
-from shardlab.worlds.scenario import SENSATIONS
+from shardlab.worlds.gym import RewardFn, default_reward
 
 Array = jax.Array
 
@@ -34,22 +36,26 @@ class ActorCriticLog(NamedTuple):
     done: Array
 
 
-def reward_weights(world: World) -> Array:
-    """The scenario's default reward: a weighted sum of sensations."""
-    weights = world.scenario.default_reward
-    return jnp.array([weights.get(name, 0.0) for name in SENSATIONS])
-
-
 def live(
     config: ActorCriticConfig, world: World, params: EnvParams, key: Array, n_agents: int,
-    n_steps: int,
+    n_steps: int, reward_fn: RewardFn | None = None,
 ) -> tuple[bg.BasalGangliaParams, ActorCriticLog]:  # fmt: skip
-    """Learn online for `n_steps` ticks, one agent per world."""
+    """Learn online for `n_steps` ticks, one agent per world, paid by `reward_fn` (by default
+    the scenario's `default_reward`)."""
+    return _lifetime(config, world, n_agents, n_steps, reward_fn)(params, key)
+
+
+@functools.cache
+def _lifetime(
+    config: ActorCriticConfig, world: World, n_agents: int, n_steps: int,
+    reward_fn: RewardFn | None,
+) -> Callable[[EnvParams, Array], tuple[bg.BasalGangliaParams, ActorCriticLog]]:  # fmt: skip
+    """The compiled lifetime, one per shape and reward function: seeds and params share it."""
     cfg = config.basal_ganglia
-    weights = reward_weights(world)
+    reward_fn = reward_fn or default_reward(world.scenario)
 
     @jax.jit
-    def run(key: Array):
+    def run(params: EnvParams, key: Array):
         k_reset, k_first, k_run = jax.random.split(key, 3)
         obs, env = world.reset_batch(k_reset, n_agents, params)
         brain = jax.vmap(lambda _: bg.init(world.obs_size, world.n_actions))(jnp.arange(n_agents))
@@ -66,7 +72,7 @@ def live(
             brain, traces, obs, action, env = carry
             k_env, k_act = jax.random.split(k)
             next_obs, env, sens, perf, done = world.step_batch(k_env, env, action, params)
-            reward = sensation_vector(sens) @ weights
+            reward = jnp.asarray(reward_fn(sens), jnp.float32)
             brain, traces = jax.vmap(learn)(
                 brain, traces, obs, action, reward, next_obs, done.astype(jnp.float32)
             )
@@ -77,4 +83,4 @@ def live(
         (brain, *_), log = jax.lax.scan(tick, carry, jax.random.split(k_run, n_steps))
         return brain, log
 
-    return run(key)
+    return run

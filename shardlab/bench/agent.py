@@ -24,6 +24,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from shardlab.bench.harness import chunk_size, late_performance, train_ppo
 from shardlab.brain.agent import AgentConfig
 from shardlab.errors import ShardlabError, require
 
@@ -48,18 +49,6 @@ def ablate(config: AgentConfig, module: str) -> AgentConfig:
     return off[module]()
 
 
-def _chunk(steps: int, most: int = 250) -> int:
-    """The largest divisor of `steps` up to `most`: one compiled chunk serves the whole run."""
-    return max(d for d in range(1, min(steps, most) + 1) if steps % d == 0)
-
-
-def late_performance(performance: np.ndarray) -> float:
-    """Mean hidden performance per tick over the last 10% of training ((T, N) or (T,))."""
-    performance = np.asarray(performance, float)
-    tail = max(1, int(round(0.1 * performance.shape[0])))
-    return float(performance[-tail:].mean())
-
-
 def bench_brain(
     config: AgentConfig, population: int, steps: int, seed: int = 0
 ) -> dict[str, Any]:
@@ -71,7 +60,7 @@ def bench_brain(
 
     world = make(SCENARIO)
     params = world.default_params("train")
-    chunk = _chunk(steps)
+    chunk = chunk_size(steps, most=250)
     warm = population_.train(world, params, config, jax.random.PRNGKey(seed + 1), population,
                              chunk, chunk=chunk)  # fmt: skip
     jax.block_until_ready(warm.log.performance)
@@ -91,48 +80,17 @@ def bench_brain(
 
 
 def bench_sb3(n_envs: int, total_steps: int, seed: int = 0) -> dict[str, Any]:
-    """Steps/s of SB3 PPO (CPU, MlpPolicy, default hyperparameters but a rollout of ~2048
-    steps split over the envs) learning `foraging` through the Gymnasium adapter, and its
-    hidden performance per tick over the last 10% of learning (from `info["performance"]`)."""
-    require("stable_baselines3", "bench")
-    require("torch", "bench")
-    from stable_baselines3 import PPO
-    from stable_baselines3.common.callbacks import BaseCallback
-
-    env = _sb3_env(n_envs, seed)
-    performance: list[float] = []
-
-    class Record(BaseCallback):
-        def _on_step(self) -> bool:
-            infos = self.locals["infos"]
-            performance.append(float(np.mean([i.get("performance", 0.0) for i in infos])))
-            return True
-
-    n_steps = max(16, 2048 // n_envs)
-    model = PPO("MlpPolicy", env, n_steps=n_steps, device="cpu", seed=seed, verbose=0)
-    start = time.perf_counter()
-    model.learn(total_timesteps=total_steps, callback=Record())
-    elapsed = time.perf_counter() - start
-    done = len(performance) * n_envs  # learn() rounds up to whole rollouts
-    env.close()
+    """Steps/s of SB3 PPO (`harness.train_ppo`) learning `foraging` with the scenario's default
+    reward, and its hidden performance per tick over the last 10% of learning."""
+    ppo = train_ppo(SCENARIO, n_envs, total_steps, seed)
     return {
         "agent": "sb3_ppo",
         "population": n_envs,
-        "env_steps": done,
-        "seconds": elapsed,
-        "steps_per_s": done / elapsed,
-        "performance": late_performance(np.asarray(performance)),
+        "env_steps": ppo.env_steps,
+        "seconds": ppo.seconds,
+        "steps_per_s": ppo.env_steps / ppo.seconds,
+        "performance": late_performance(ppo.performance),
     }
-
-
-def _sb3_env(n_envs: int, seed: int):
-    """An SB3 vector env of `foraging` through the Gymnasium adapter (reward from the default
-    steering subsystem, as the adapter computes it)."""
-    from stable_baselines3.common.env_util import make_vec_env
-
-    import shardlab.worlds.gym  # noqa: F401  (registers shardlab/<Name>-v0)
-
-    return make_vec_env("shardlab/Foraging-v0", n_envs=n_envs, seed=seed)
 
 
 def run(

@@ -14,8 +14,10 @@ only in their steering subsystem share one compiled brain.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -168,6 +170,23 @@ def innate_reward(state: SteeringState, sensations: Array, reactions: Array | No
     current need: the part of reward that needs no cortex."""
     reactions = detect(state, sensations) if reactions is None else reactions
     return reactions @ (state.params.valence * need(sensations))
+
+
+@functools.cache
+def innate_reward_fn(
+    config: SteeringConfig = SteeringConfig(),
+) -> Callable[[Mapping[str, Any]], Array]:
+    """The innate reward of a newborn body as a function of named sensations (one value or an
+    array per name), jitted: the Gymnasium adapter's `reward_fn` that pays a learner without a
+    steering subsystem what the brain's body would pay it."""
+    state = init(config)
+
+    def reward(sensations: Mapping[str, Any]) -> Array:
+        s = sensation_vector(sensations)
+        rows = jax.vmap(lambda row: innate_reward(state, row))(s.reshape(-1, s.shape[-1]))
+        return rows.reshape(s.shape[:-1])
+
+    return jax.jit(reward)
 
 
 def step(
