@@ -67,7 +67,7 @@ def start_states(
     in: where everything was before the first tick (e.g. where the objects lay)."""
     k_start, _ = jax.random.split(key)
     k_env, _, _ = jax.random.split(k_start, 3)
-    return _reset(world, n)(k_env, params)[1]
+    return world.reset_batch(k_env, n, params)[1]
 
 
 def contacts(life: population.Lifetime, world: World, kind: str) -> np.ndarray:
@@ -93,7 +93,7 @@ def place(
     """`n` fresh states with the agent's cell, the objects' cells (one row per spawn slot),
     named drives and the episode's tick (which decides what has appeared) set by hand, each
     broadcast over the batch; their observations and states."""
-    _, state = _reset(world, n)(key, params)
+    _, state = world.reset_batch(key, n, params)
     changes = {}
     if time is not None:
         changes["t"] = jnp.full_like(state.t, time)
@@ -112,11 +112,6 @@ def place(
         changes["drives"] = levels
     state = dataclasses.replace(state, **changes)
     return _observe(world)(state, params), state
-
-
-@cache
-def _reset(world: World, n: int):
-    return jax.jit(lambda key, params: world.reset_batch(key, n, params))
 
 
 @cache

@@ -54,7 +54,7 @@ def start(
 ) -> tuple[agent_.AgentState, EnvState, Array]:  # fmt: skip
     """Fresh worlds (and fresh agents unless given), each agent having chosen its first action."""
     k_env, k_agent, k_act = jax.random.split(key, 3)
-    obs, env = _compiled(world.reset_batch, static_argnums=1)(k_env, n_agents, params)
+    obs, env = world.reset_batch(k_env, n_agents, params)
     if agents is None:
         agents = _compiled(_newborn, static_argnums=(0, 1, 2, 3))(
             program(config), world.obs_size, world.n_actions, n_agents, k_agent,

@@ -186,7 +186,7 @@ def frozen_episodes(agents: agent_.AgentState, key: jax.Array, n_episodes: int) 
 def maze_states(key: jax.Array, n_mazes: int) -> tuple[EnvState, pd.DataFrame]:
     """Test-phase mazes (cheese anywhere) with the mouse placed on every open cell: a batch of
     states and a table (maze, row, col, cheese_row, cheese_col) describing each."""
-    _, fresh = _reset_batch(key, n_mazes, world().default_params("test"))
+    _, fresh = world().reset_batch(key, n_mazes, world().default_params("test"))
     walls, cheese = np.asarray(fresh.walls), np.asarray(fresh.slot_pos[:, 1])
     maze, row, col = np.nonzero(~walls)
     index = jnp.asarray(maze)
@@ -197,13 +197,6 @@ def maze_states(key: jax.Array, n_mazes: int) -> tuple[EnvState, pd.DataFrame]:
     table = pd.DataFrame({"maze": maze, "row": row, "col": col, "cheese_row": cheese[maze, 0],
                           "cheese_col": cheese[maze, 1]})  # fmt: skip
     return states, table
-
-
-@partial(jax.jit, static_argnums=1)
-def _reset_batch(key: jax.Array, n: int, params: EnvParams) -> tuple[jax.Array, EnvState]:
-    """The maze world's batched reset, compiled once (eagerly, its maze generator's scan would
-    compile on every call)."""
-    return world().reset_batch(key, n, params)
 
 
 @jax.jit

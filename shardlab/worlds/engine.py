@@ -397,7 +397,10 @@ class World:
         return jnp.concatenate([view.reshape(-1), intero]).astype(jnp.float32)
 
     # ----------------------------------------------------------------------------- populations
+    @partial(jax.jit, static_argnums=(0, 2))
     def reset_batch(self, key: Array, n: int, params: EnvParams) -> tuple[Array, EnvState]:
+        """n fresh worlds, compiled once per world and n: called eagerly, a reset would dispatch
+        (and compile) its few hundred operations one by one."""
         return jax.vmap(self.reset, in_axes=(0, None))(jax.random.split(key, n), params)
 
     def step_batch(

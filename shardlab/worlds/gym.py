@@ -203,7 +203,7 @@ def _batched(world: World) -> tuple[Callable, Callable]:
         obs = jax.vmap(world.observe, in_axes=(0, None))(state, params)
         return obs, state, _stack(sens), perf, terminated, truncated, final_obs
 
-    return jax.jit(world.reset_batch, static_argnums=1), jax.jit(step)
+    return world.reset_batch, jax.jit(step)
 
 
 def _stack(sens: dict[str, jax.Array]) -> jax.Array:
