@@ -24,7 +24,7 @@ def world_with(*kinds: ObjectKind, spawns: tuple[Spawn, ...], **kw) -> World:
 
 def play(world: World, actions: list[int], phase: str = "train", seed: int = 0):
     params = world.default_params(phase)
-    obs, state = jax.jit(world.reset)(jax.random.key(seed), params)
+    obs, state = world.reset(jax.random.key(seed), params)
     step = jax.jit(world.step_env)
     out = []
     for i, a in enumerate(actions):
@@ -135,7 +135,6 @@ def test_catalog_determinism_and_batching() -> None:
     actions = jnp.arange(4) % 6
     step = jax.jit(world.step_env)
     single = [step(keys[i], world.reset(keys[i], params)[1], actions[i], params) for i in range(4)]
-    _, states = world.reset_batch(jax.random.key(0), 4, params)
     states = jax.vmap(world.reset, in_axes=(0, None))(keys, params)[1]
     batched = jax.jit(jax.vmap(world.step_env, in_axes=(0, 0, 0, None)))(keys, states, actions,
                                                                           params)  # fmt: skip
@@ -149,10 +148,9 @@ def test_catalog_determinism_and_batching() -> None:
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_every_scenario_resets_and_steps(name: str) -> None:
     world = make(name)
-    reset = jax.jit(world.reset)  # one program (the Gymnasium adapter's), not op by op
     for phase in ("train", "test"):
         params = world.default_params(phase)
-        obs, state = reset(jax.random.key(0), params)
+        obs, state = world.reset(jax.random.key(0), params)
         assert obs.shape == (world.obs_size,) and bool(jnp.all((obs >= 0) & (obs <= 1)))
         assert not bool(state.walls[state.pos[0], state.pos[1]])
 

@@ -185,7 +185,7 @@ register(
         title="The absent supervisor: cheating when no one is watching",
         description=__doc__ or "",
         config_type=Config,
-        quick={"seeds": 3, "population": 4, "train_steps": 400, "test_steps": 100, "segments": 2},
+        quick={"seeds": 3, "population": 4, "train_steps": 200, "test_steps": 50, "segments": 2},
         claims=(R3,),
         run=run,
         evaluate=evaluate,

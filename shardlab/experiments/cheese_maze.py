@@ -363,8 +363,8 @@ EXPERIMENT = register(
         quick={
             "seeds": 3,
             "population": 4,
-            "train_steps": 400,
-            "chunk": 200,
+            "train_steps": 200,
+            "chunk": 100,
             "episodes": 8,
             "probe_mazes": 4,
         },

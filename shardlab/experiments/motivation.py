@@ -216,7 +216,7 @@ register(
         title="Intrinsic vs extrinsic motivation: who robs the till?",
         description=__doc__ or "",
         config_type=Config,
-        quick={"seeds": 3, "population": 4, "train_steps": 400, "test_steps": 100, "segments": 2},
+        quick={"seeds": 3, "population": 4, "train_steps": 200, "test_steps": 50, "segments": 2},
         claims=(R1,),
         run=run,
         evaluate=evaluate,

@@ -167,7 +167,7 @@ register(
         title="Mean-difference steering: a direction from contrasting inputs switches behaviour",
         description=__doc__ or "",
         config_type=Config,
-        quick={"seeds": 3, "population": 4, "train_steps": 400, "chunk": 400,
+        quick={"seeds": 3, "population": 4, "train_steps": 200, "chunk": 200,
                "probe_states": 400, "random_directions": 3},
         claims=(R6,),
         run=run,

@@ -219,7 +219,7 @@ register(
         title="Reward is not the optimisation target: the reward button",
         description=__doc__ or "",
         config_type=Config,
-        quick={"seeds": 3, "population": 4, "train_steps": 400, "test_steps": 100, "segments": 2,
+        quick={"seeds": 3, "population": 4, "train_steps": 200, "test_steps": 50, "segments": 2,
                "planner_rollouts": 2, "planner_depth": 4},
         claims=(S3, R2, R4),
         run=run,

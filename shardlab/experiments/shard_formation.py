@@ -245,7 +245,7 @@ register(
         title="Shards form by credit assignment: a contextually activated approach shard",
         description=__doc__ or "",
         config_type=Config,
-        quick={"seeds": 3, "population": 4, "train_steps": 400, "segments": 2,
+        quick={"seeds": 3, "population": 4, "train_steps": 200, "segments": 2,
                "probe_states": 500},
         claims=(S1,),
         run=run,

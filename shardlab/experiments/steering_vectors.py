@@ -192,8 +192,8 @@ EXPERIMENT = register(
         quick={
             "seeds": 3,
             "population": 4,
-            "train_steps": 400,
-            "chunk": 200,
+            "train_steps": 200,
+            "chunk": 100,
             "build_mazes": 4,
             "eval_mazes": 4,
             "coefficients": (-8.0, 0.0, 8.0),

@@ -186,7 +186,9 @@ class World:
         )
 
     # ----------------------------------------------------------------------------- reset
+    @partial(jax.jit, static_argnums=0)
     def reset(self, key: Array, params: EnvParams) -> tuple[Array, EnvState]:
+        """A fresh episode, compiled once per world (like `reset_batch`)."""
         state = self._fresh(key, params)
         return self.observe(state, params), state
 
@@ -399,8 +401,8 @@ class World:
     # ----------------------------------------------------------------------------- populations
     @partial(jax.jit, static_argnums=(0, 2))
     def reset_batch(self, key: Array, n: int, params: EnvParams) -> tuple[Array, EnvState]:
-        """n fresh worlds, compiled once per world and n: called eagerly, a reset would dispatch
-        (and compile) its few hundred operations one by one."""
+        """n fresh worlds, compiled once per world and n (called eagerly, a reset would dispatch
+        and compile its few hundred operations one by one)."""
         return jax.vmap(self.reset, in_axes=(0, None))(jax.random.split(key, n), params)
 
     def step_batch(

@@ -188,7 +188,7 @@ def _single(world: World) -> tuple[Callable, Callable]:
         obs, state, sens, perf, terminated, truncated = world.transition(key, state, action, params)
         return obs, state, _stack(sens), perf, terminated, truncated
 
-    return jax.jit(world.reset), jax.jit(step)
+    return world.reset, jax.jit(step)
 
 
 @cache
