@@ -2,9 +2,9 @@
 observations consumed inside the loop (summed) so XLA cannot drop them; best of three timed
 repeats after a compiling warm-up.
 
-It imports nothing from shardlab, so the same timing also runs in a peer's own virtualenv (gymnax
-pins a Gymnasium older than ours): `python jax_rate.py PEER BATCH STEPS` prints that peer's
-steps/s there as one JSON number.
+It imports nothing from shardlab, so the same timing also runs in the JAX peers' virtualenv,
+`.venv-jaxgrids`: `python jax_rate.py PEER BATCH STEPS` prints that peer's steps/s there as one
+JSON number.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """`shardlab bench worlds`: steps/s of shardlab's grid engine against its peers, same machine,
 same run: MiniGrid through Gymnasium (one Python env per world) and three JAX engines, gymnax's
-FourRooms (in its own virtualenv), navix's and XLand-MiniGrid's Empty-8x8. Every engine takes
-random actions, computes its observations and resets finished episodes; the JAX engines are
-timed by `jax_rate`. Each figure is the best of a few timed repeats after a warm-up.
+FourRooms, navix's and XLand-MiniGrid's Empty-8x8, in one virtualenv of their own
+(`.venv-jaxgrids`, made by `make bench`). Every engine takes random actions, computes its
+observations and resets finished episodes; the JAX engines are timed by `jax_rate`. Each figure
+is the best of a few timed repeats after a warm-up.
 """
 
 from __future__ import annotations
@@ -23,8 +24,6 @@ from shardlab.worlds import make
 BATCHES = (1, 64, 4096)
 PEERS = ("minigrid", *jax_rate.PEERS)
 ENGINES = ("shardlab", *PEERS)
-# gymnax 1.0.1 needs gymnasium < 1.4 (we pin 1.4.0); navix and xminigrid install beside us.
-OWN_VENV = ("gymnax",)
 
 
 def shardlab_rate(batch: int, steps: int, scenario: str = "foraging") -> float:
@@ -41,11 +40,8 @@ def shardlab_rate(batch: int, steps: int, scenario: str = "foraging") -> float:
 
 
 def jax_peer_rate(engine: str, batch: int, steps: int) -> float:
-    """A JAX peer timed by `jax_rate`: in its own virtualenv if its pins conflict with ours."""
-    if engine in OWN_VENV:
-        return float(peers.run(engine, Path(jax_rate.__file__), engine, batch, steps))
-    require(engine, "bench")
-    return jax_rate.PEERS[engine](batch, steps)
+    """A JAX peer timed by `jax_rate` in the peers' virtualenv, `.venv-jaxgrids`."""
+    return float(peers.run("jaxgrids", Path(jax_rate.__file__), engine, batch, steps))
 
 
 def minigrid_rate(batch: int, steps: int) -> float:
