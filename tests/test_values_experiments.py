@@ -38,7 +38,7 @@ def test_missing_lexicon_package_is_one_clear_error(monkeypatch: pytest.MonkeyPa
     lexicons._warriner.cache_clear()
 
 
-@pytest.mark.parametrize("peer", ["imitation", "gymnax"])
+@pytest.mark.parametrize("peer", ["imitation", "jaxgrids"])
 def test_bench_names_a_missing_peer_venv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                          peer: str) -> None:
     from shardlab.bench import peers

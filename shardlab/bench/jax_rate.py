@@ -2,9 +2,9 @@
 observations consumed inside the loop (summed) so XLA cannot drop them; best of three timed
 repeats after a compiling warm-up.
 
-It imports nothing from shardlab, so the same timing also runs in gymnax's own virtualenv
-(gymnax pins a Gymnasium older than ours): `python jax_rate.py BATCH STEPS` prints gymnax
-FourRooms' steps/s there as one JSON number.
+It imports nothing from shardlab, so the same timing also runs in the JAX peers' virtualenv,
+`.venv-jaxgrids`: `python jax_rate.py PEER BATCH STEPS` prints that peer's steps/s there as one
+JSON number.
 """
 
 from __future__ import annotations
@@ -52,23 +52,69 @@ def jax_rate(reset: Callable, step: Callable, n_actions: int, batch: int, steps:
     return batch * steps / best(lambda: roll(jax.random.key(1)))
 
 
+def vmapped(reset_one: Callable, step_one: Callable, batch: int) -> tuple[Callable, Callable]:
+    """`jax_rate`'s reset and step from one world's `reset_one(key) -> state` and
+    `step_one(key, state, action) -> (obs, state)`."""
+
+    def reset(key: jax.Array) -> Any:
+        return jax.vmap(reset_one)(jax.random.split(key, batch))
+
+    def step(key: jax.Array, state: Any, action: jax.Array) -> tuple[jax.Array, Any]:
+        return jax.vmap(step_one)(jax.random.split(key, batch), state, action)
+
+    return reset, step
+
+
 def gymnax_rate(batch: int, steps: int) -> float:
-    """gymnax's FourRooms (in gymnax's virtualenv)."""
+    """gymnax's FourRooms with its image observation (walls and agent, 13x13x2), like ours; the
+    default is four integers (positions of agent and goal)."""
     import gymnax
 
-    env, params = gymnax.make("FourRooms-misc")
-
-    def reset(key):
-        return jax.vmap(env.reset, in_axes=(0, None))(jax.random.split(key, batch), params)[1]
+    env, params = gymnax.make("FourRooms-misc", use_visual_obs=True)
 
     def step(key, state, action):
-        obs, state, *_ = jax.vmap(env.step, in_axes=(0, 0, 0, None))(
-            jax.random.split(key, batch), state, action, params
-        )
+        obs, state, *_ = env.step(key, state, action, params)
         return obs, state
 
+    reset, step = vmapped(lambda key: env.reset(key, params)[1], step, batch)
     return jax_rate(reset, step, env.action_space(params).n, batch, steps)
 
 
+def navix_rate(batch: int, steps: int) -> float:
+    """navix's Empty-8x8 with its default observation (the symbolic grid, 8x8x3); it resets
+    finished episodes itself, with the key it keeps in its state."""
+    import navix
+
+    env = navix.make("Navix-Empty-8x8-v0")
+
+    def step(key, timestep, action):
+        timestep = env.step(timestep, action)
+        return timestep.observation, timestep
+
+    reset, step = vmapped(env.reset, step, batch)
+    return jax_rate(reset, step, len(env.action_set), batch, steps)
+
+
+def xminigrid_rate(batch: int, steps: int) -> float:
+    """XLand-MiniGrid's Empty-8x8 with its default observation (the agent's 7x7x2 view), wrapped
+    to reset finished episodes as the other engines do."""
+    import xminigrid
+    from xminigrid.wrappers import GymAutoResetWrapper
+
+    env, params = xminigrid.make("MiniGrid-Empty-8x8")
+    env = GymAutoResetWrapper(env)
+
+    def step(key, timestep, action):
+        timestep = env.step(params, timestep, action)
+        return timestep.observation, timestep
+
+    reset, step = vmapped(lambda key: env.reset(params, key), step, batch)
+    return jax_rate(reset, step, env.num_actions(params), batch, steps)
+
+
+PEERS: dict[str, Callable[[int, int], float]] = {
+    "gymnax": gymnax_rate, "navix": navix_rate, "xminigrid": xminigrid_rate,
+}
+
 if __name__ == "__main__":
-    print(json.dumps(gymnax_rate(int(sys.argv[1]), int(sys.argv[2]))))
+    print(json.dumps(PEERS[sys.argv[1]](int(sys.argv[2]), int(sys.argv[3]))))

@@ -1,6 +1,6 @@
-"""Peers whose pins conflict with shardlab's live in virtualenvs of their own, made by
-`make bench`, and run in a subprocess in the same benchmark run: a script there prints one JSON
-line, read back here."""
+"""Peers whose pins conflict with shardlab's, or whose dependencies we keep out of `.venv`, live in
+virtualenvs of their own, made by `make bench`, and run in a subprocess in the same benchmark
+run: a script there prints one JSON line, read back here."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def python(name: str) -> Path:
     variable = f"SHARDLAB_{name.upper()}_PYTHON"
     path = Path(os.environ.get(variable, f".venv-{name}/bin/python"))
     if not path.is_file():
-        raise ShardlabError(f"{name}'s virtualenv was not found at {path}; run `make bench` "
+        raise ShardlabError(f"the {name} virtualenv was not found at {path}; run `make bench` "
                             f"(it creates .venv-{name}) or set ${variable}")
     return path
 

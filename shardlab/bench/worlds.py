@@ -1,7 +1,9 @@
 """`shardlab bench worlds`: steps/s of shardlab's grid engine against its peers, same machine,
-same run: MiniGrid through Gymnasium (one Python env per world) and gymnax's FourRooms (JAX, in
-its own virtualenv). Every engine takes random actions and computes its observations; the JAX
-engines are timed by `jax_rate`. Each figure is the best of a few timed repeats after a warm-up.
+same run: MiniGrid through Gymnasium (one Python env per world) and three JAX engines, gymnax's
+FourRooms, navix's and XLand-MiniGrid's Empty-8x8, in one virtualenv of their own
+(`.venv-jaxgrids`, made by `make bench`). Every engine takes random actions, computes its
+observations and resets finished episodes; the JAX engines are timed by `jax_rate`. Each figure
+is the best of a few timed repeats after a warm-up.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from shardlab.errors import ShardlabError, require
 from shardlab.worlds import make
 
 BATCHES = (1, 64, 4096)
-ENGINES = ("shardlab", "minigrid", "gymnax")
+PEERS = ("minigrid", *jax_rate.PEERS)
+ENGINES = ("shardlab", *PEERS)
 
 
 def shardlab_rate(batch: int, steps: int, scenario: str = "foraging") -> float:
@@ -36,10 +39,9 @@ def shardlab_rate(batch: int, steps: int, scenario: str = "foraging") -> float:
     )
 
 
-def gymnax_rate(batch: int, steps: int) -> float:
-    """gymnax's FourRooms, timed the same way in gymnax's own virtualenv (its Gymnasium pin
-    conflicts with ours)."""
-    return float(peers.run("gymnax", Path(jax_rate.__file__), batch, steps))
+def jax_peer_rate(engine: str, batch: int, steps: int) -> float:
+    """A JAX peer timed by `jax_rate` in the peers' virtualenv, `.venv-jaxgrids`."""
+    return float(peers.run("jaxgrids", Path(jax_rate.__file__), engine, batch, steps))
 
 
 def minigrid_rate(batch: int, steps: int) -> float:
@@ -63,27 +65,33 @@ def minigrid_rate(batch: int, steps: int) -> float:
     return batch * steps / seconds
 
 
+def rate(engine: str, batch: int, steps: int) -> float:
+    """Steps/s of one engine at one batch size."""
+    if engine == "shardlab":
+        return shardlab_rate(batch, steps)
+    if engine == "minigrid":
+        return minigrid_rate(batch, steps)
+    return jax_peer_rate(engine, batch, steps)
+
+
 def run(engines: tuple[str, ...] = ENGINES, steps: int = 256) -> dict[str, Any]:
-    """The benchmark as one JSON-able dict: results per engine and batch, ratios at 4096."""
+    """The benchmark as one JSON-able dict: results per engine and batch, and shardlab's
+    speed-up over each peer at the largest batch (`vs_<peer>`)."""
     unknown = set(engines) - set(ENGINES)
     if unknown:
         raise ShardlabError(f"unknown engine(s) {sorted(unknown)}; choose from {list(ENGINES)}")
     if steps < 1:
         raise ShardlabError("--steps must be positive")
-    rates = {"shardlab": shardlab_rate, "gymnax": gymnax_rate, "minigrid": minigrid_rate}
     results = []
     for engine in engines:
         for batch in BATCHES:
             # Python engines step one world at a time: fewer ticks keep the big batch bearable.
             ticks = max(2, steps // max(1, batch // 64)) if engine == "minigrid" else steps
-            rate = rates[engine](batch, ticks)
-            results.append({"engine": engine, "batch": batch, "steps_per_s": rate})
+            results.append({"engine": engine, "batch": batch,
+                            "steps_per_s": rate(engine, batch, ticks)})  # fmt: skip
     at = {r["engine"]: r["steps_per_s"] for r in results if r["batch"] == max(BATCHES)}
-    ratios = {
-        f"vs_{peer}": at["shardlab"] / at[peer]
-        for peer in ("minigrid", "gymnax")
-        if peer in at and "shardlab" in at
-    }
+    ratios = {f"vs_{peer}": at["shardlab"] / at[peer] for peer in PEERS
+              if peer in at and "shardlab" in at}  # fmt: skip
     return {"results": results, "ratios": ratios}
 
 
@@ -91,10 +99,11 @@ def worlds(
     json_out: Annotated[bool, typer.Option("--json", help="Print only JSON.")] = False,
     steps: Annotated[int, typer.Option(help="Ticks per timed run of the JAX engines.")] = 256,
     engines: Annotated[
-        str, typer.Option(help="Comma-separated subset of shardlab,minigrid,gymnax.")
+        str, typer.Option(help=f"Comma-separated subset of {','.join(ENGINES)}.")
     ] = ",".join(ENGINES),
 ) -> None:
-    """Steps/s of shardlab worlds at batch 1, 64 and 4096 against MiniGrid and gymnax."""
+    """Steps/s of shardlab worlds at batch 1, 64 and 4096 against MiniGrid, gymnax, navix and
+    XLand-MiniGrid."""
     out = run(tuple(e.strip() for e in engines.split(",") if e.strip()), steps)
     if json_out:
         print(json.dumps(out))
