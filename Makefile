@@ -78,7 +78,7 @@ JAXGRIDS := "jax[cpu]==0.10.2" jaxlib==0.10.2 numpy==2.4.6 scipy==1.17.1 ml_dtyp
   opentelemetry-sdk==1.45.2 opentelemetry-semantic-conventions==0.66b2 \
   xminigrid==0.9.3 tqdm==4.70.1
 
-.venv-jaxgrids/.done: Makefile | $(BIN)/python
+.venv-jaxgrids/.done: Makefile | $(BIN)/uv
 	$(PY) -m venv --clear .venv-jaxgrids
 	$(UV_INTO) .venv-jaxgrids/bin/python --no-deps $(JAXGRIDS)
 	touch $@
