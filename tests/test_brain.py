@@ -428,6 +428,23 @@ ALL_OFF = replace(
 )
 
 
+def test_the_sensory_code_sits_beside_the_learned_units() -> None:
+    """With `sensory=True` z is [learned units, observation]; a preactivation offset moves only
+    the learned units, and every reader of z is as wide as z."""
+    config = replace(SMALL, cortex=cortex_.CortexConfig(latent=8, sensory=True))
+    obs = jax.random.uniform(jax.random.key(0), (5,))
+    state = agent_.init(jax.random.key(1), config, obs_size=5, n_actions=3)
+    z = cortex_.encode(state.cortex, obs)
+    assert z.shape == (config.cortex.width(5),) == (13,)
+    np.testing.assert_array_equal(np.asarray(z[8:]), np.asarray(obs))
+    steered = cortex_.encode(state.cortex, obs, jnp.full(8, 5.0))
+    assert not np.allclose(steered[:8], z[:8])
+    np.testing.assert_array_equal(np.asarray(steered[8:]), np.asarray(obs))
+    assert state.basal_ganglia.actor_w.shape == (13, 3) and state.goal.shape == (13,)
+    assert state.assessors.w.shape[0] == state.memory.keys.shape[-1] == 13
+    assert cortex_.transition(state.cortex, z, jnp.int32(1), 3).shape == (13,)
+
+
 def test_every_module_can_be_switched_off(world, agent_fns) -> None:
     """PFC, hippocampus, assessors and habit prior all off at once: the agent still lives, and
     what is off is really off (one compile for all four switches)."""

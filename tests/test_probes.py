@@ -53,7 +53,7 @@ def test_steering_offsets_are_data_and_act_on_the_choice(trained) -> None:
         return np.asarray(life.log.action)
 
     plain = actions()
-    width = trained.agents.goal.shape[-1]  # z: the learned units (8) and the sensory code
+    width = trained.agents.goal.shape[-1]  # z, whatever the cortex puts in it
     np.testing.assert_array_equal(actions(z=np.zeros(width)), plain)  # zero changes nothing
     with count_compiles() as compiles:
         pushed = actions(pre=np.full((N, 8), 50.0))
