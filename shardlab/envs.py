@@ -11,7 +11,7 @@ SCENARIO_NAMES = (
     "foraging", "trash", "trash-button", "trash-button-early", "trash-button-cue", "money",
     "absent-supervisor", "absent-supervisor-hidden", "cheese-maze", "spider", "spider-safe",
     "spider-cue", "salt",
-    "temptation",
+    "temptation", "tinted-rooms",
 )
 
 

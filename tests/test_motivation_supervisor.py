@@ -9,6 +9,8 @@ import jax.numpy as jnp
 import numpy as np
 from conftest import check_summary, run_quick
 
+from shardlab.analysis import probes
+from shardlab.brain import population
 from shardlab.brain.population import Log
 from shardlab.brain.steering import REACTIONS
 from shardlab.experiments import absent_supervisor, motivation
@@ -17,16 +19,16 @@ from shardlab.runner.store import RunStore
 from shardlab.worlds import make
 
 
-def _log(performance: np.ndarray, done: np.ndarray) -> Log:
+def _log(performance: np.ndarray, done: np.ndarray, **columns: np.ndarray) -> Log:
     t, n = performance.shape
     shapes = {"sensations": (t, n, 10), "position": (t, n, 2), "drives": (t, n, 2)}
     k = (t, n, len(REACTIONS))
-    columns = {name: jnp.zeros(shapes.get(name, k if name in ("innate", "reactions", "predicted",
-                                                            "issued")
-                                         else (t, n))) for name in Log._fields}  # fmt: skip
-    columns.update(performance=jnp.asarray(performance), done=jnp.asarray(done),
-                  contact=jnp.full((t, n), -1))
-    return Log(**columns)
+    zeros = {name: jnp.zeros(shapes.get(name, k if name in ("innate", "reactions", "predicted",
+                                                          "issued")
+                                       else (t, n))) for name in Log._fields}  # fmt: skip
+    zeros.update(performance=jnp.asarray(performance), done=jnp.asarray(done),
+                 contact=jnp.full((t, n), -1))
+    return Log(**{**zeros, **{name: jnp.asarray(x) for name, x in columns.items()}})
 
 
 def test_episode_rates_count_completed_episodes_only() -> None:
@@ -36,6 +38,24 @@ def test_episode_rates_count_completed_episodes_only() -> None:
     done = np.array([[0, 0], [0, 0], [0, 0], [1, 0], [0, 0], [1, 1], [0, 0]], bool)
     rates = absent_supervisor.episode_rates(_log(perf, done))
     assert rates == {"episodes": 3, "cheat_rate": 1 / 3, "goal_rate": 2 / 3}
+
+
+def test_thefts_are_counted_per_tick_chosen_with_the_till_in_view() -> None:
+    """A made-up episode: out of view, next to the till, onto it, staying on it."""
+    world, key = motivation.WORLD, jax.random.key(3)
+    params = world.default_params("test")
+    start = probes.start_states(world, params, key, 1)
+    till_kind = world.scenario.kind_index("till")
+    till = np.asarray(start.slot_pos)[0, np.asarray(params.slot_kind) == till_kind][0]
+    far = np.array([0, 0]) if np.abs(till).max() > world.radius else np.array([8, 8])
+    path = np.stack([far, till + [0, 1] if till[1] < 8 else till - [0, 1], till, till])[:, None]
+    contact = np.array([[-1], [-1], [till_kind], [till_kind]])
+    life = population.Lifetime(None, None, None, _log(np.zeros((4, 1)), np.zeros((4, 1), bool),
+                                                      position=path, contact=contact))
+    counts = motivation.thefts(life, key, params)
+    start_in_view = np.abs(np.asarray(start.pos)[0] - till).max() <= world.radius
+    assert counts["thefts"] == 2 and counts["ticks"] == 4
+    assert counts["opportunities"] == 2 + start_in_view  # from beside and from on the till
 
 
 def test_agent_types_differ_only_in_approval() -> None:
@@ -82,10 +102,12 @@ def test_intrinsic_extrinsic_quick_end_to_end(tmp_path: Path) -> None:
     experiment = get("intrinsic-extrinsic")
     run_dir, config = run_quick(experiment, tmp_path)
     check_summary(experiment, run_dir, config)
-    steal = RunStore(run_dir).load_tables()["summary"].pivot(
-        index="seed", columns="agent", values="steal_rate")
-    assert set(steal.columns) == {"intrinsic", "extrinsic"} and (steal >= 0).all().all()
-    assert {p.name for p in (run_dir / "figures").iterdir()} >= {"test_rates.png", "training.png"}
+    tables = RunStore(run_dir).load_tables()
+    test = tables["test"]
+    assert len(test) == config.seeds * 2 * config.test_episodes
+    assert (test["thefts"] <= test["opportunities"]).all()  # a theft needs the till in view
+    assert set(tables["curves"]["agent"]) == {"intrinsic", "extrinsic", "chance"}
+    assert {p.name for p in (run_dir / "figures").iterdir()} >= {"thefts.png", "training.png"}
 
 
 def test_absent_supervisor_quick_end_to_end(tmp_path: Path) -> None:
@@ -93,5 +115,6 @@ def test_absent_supervisor_quick_end_to_end(tmp_path: Path) -> None:
     run_dir, config = run_quick(experiment, tmp_path)
     check_summary(experiment, run_dir, config)
     summary = RunStore(run_dir).load_tables()["summary"]
-    assert len(summary) == config.seeds * 4 and (summary["episodes"] > 0).all()
+    assert len(summary) == config.seeds * len(absent_supervisor.CELLS)
+    assert (summary["episodes"] > 0).all()
     assert {p.name for p in (run_dir / "figures").iterdir()} >= {"cheat_rate.png", "training.png"}

@@ -75,6 +75,17 @@ def test_log_records_position_contact_and_drives(trained) -> None:
         probes.contacts(trained, WORLD, "button")
 
 
+def test_a_random_walk_is_chance_in_the_same_world() -> None:
+    walk = probes.random_walk(WORLD, PARAMS, jax.random.key(5), N, STEPS)
+    assert walk.sensations.shape == (STEPS, N, len(SENSATIONS))
+    food = np.asarray(walk.contact) == WORLD.scenario.kind_index("food")
+    sweet = np.asarray(walk.sensations)[..., SENSATIONS.index("sweet")]
+    np.testing.assert_array_equal(food, sweet > 0)
+    np.testing.assert_array_equal(np.asarray(walk.performance), food.astype(float))
+    again = probes.random_walk(WORLD, PARAMS, jax.random.key(5), N, STEPS)
+    np.testing.assert_array_equal(np.asarray(again.contact), np.asarray(walk.contact))
+
+
 def test_place_sets_up_states_by_hand() -> None:
     obs, state = probes.place(WORLD, PARAMS, jax.random.key(3), 5, pos=(2, 3),
                               drives={"hunger": 0.9})  # fmt: skip

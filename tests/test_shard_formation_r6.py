@@ -8,12 +8,11 @@ import pandas as pd
 import pytest
 from conftest import check_summary, run_quick
 
-from shardlab.analysis import shards
 from shardlab.experiments import refusal_direction, shard_formation
 from shardlab.experiments.base import Experiment
 from shardlab.experiments.registry import PLUGINS_ENV, get
 from shardlab.runner.store import RunStore
-from shardlab.worlds.scenario import PHASES
+from shardlab.worlds import ACTIONS
 
 
 def _run(experiment: Experiment, out: Path) -> tuple[Path, dict[str, pd.DataFrame]]:
@@ -28,28 +27,51 @@ def _plugins(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(PLUGINS_ENV, f"{shard_formation.__name__},{refusal_direction.__name__}")
 
 
-def test_tinted_rooms_are_told_apart_by_tint_alone() -> None:
-    """Every probe state with a berry in view is assigned to exactly one room; berries grow only
-    in the red room in training."""
+def test_only_the_red_room_rewards_and_every_room_shows_berries() -> None:
+    """Berries grow only in the red room in training, decoys (drawn as berries) in the others;
+    in the test phase berries grow everywhere."""
     world = shard_formation.WORLD
-    spawns = [s for s in world.scenario.spawns if s.kind == "berry"]
-    assert [("train" in s.phases) for s in spawns] == [True] + [False] * (len(spawns) - 1)
-    assert all(set(s.phases) <= set(PHASES) for s in spawns)
-    obs = shards.sample_observations(world, world.default_params("test"), jax.random.key(0), 300)
-    contexts = shard_formation.approach_contexts(obs)
-    rooms = np.stack(
-        [np.any([contexts[f"{d}|{m}"] for m in shard_formation.MOVES], 0)
-         for d in range(shard_formation.ROOMS)]
-    )  # fmt: skip
-    assert rooms.sum(0).max() <= 1
-    assert (rooms.sum(1) > 0).all()
+    spawns = {(s.kind, shard_formation.room_of(world._cells(s.region)[2])): s.phases
+              for s in world.scenario.spawns if s.kind in ("berry", "decoy")}  # fmt: skip
+    rooms = range(shard_formation.ROOMS)
+    assert [("train" in spawns.get(("berry", d), ())) for d in rooms] == [True] + [False] * 4
+    assert [("train" in spawns.get(("decoy", d), ())) for d in rooms] == [False] + [True] * 4
+    assert all("test" in spawns[("berry", d)] for d in rooms)
+    params = world.default_params("train")
+    decoy = world.scenario.kind_index("decoy")
+    assert not np.asarray(params.emits)[decoy].any()
+    assert int(params.appearance[decoy]) == world.scenario.kind_index("berry")
+
+
+def test_probe_layouts_differ_only_in_the_probed_berry() -> None:
+    layouts = shard_formation.probe_layouts(np.random.default_rng(0), 6)
+    shown, removed = shard_formation.probe_observations(layouts, jax.random.key(0))
+    world = shard_formation.WORLD
+    v, c, berry = world.view, world.n_channels, 1 + world.scenario.kind_index("berry")
+    views = [x[:, : v * v * c].reshape(len(layouts), v, v, c) for x in (shown, removed)]
+    diff = views[0] - views[1]
+    assert (diff[..., berry].sum((1, 2)) == 1).all()  # one more berry in view ...
+    assert (np.delete(diff, berry, -1) == 0).all()  # ... and nothing else differs
+    assert (views[1][..., berry].sum((1, 2)) == 1).all()  # the room's other berry stays
+    # The marked moves bring the agent closer to the probed berry.
+    for (_, row), view in zip(layouts.iterrows(), diff[..., berry], strict=True):
+        (r, col), = np.argwhere(view == 1) - world.radius
+        toward = {m for m, t in zip(ACTIONS, row["toward"], strict=False) if t}
+        assert toward == {m for m, on in (("up", r < 0), ("down", r > 0), ("left", col < 0),
+                                         ("right", col > 0)) if on}  # fmt: skip
+    markers = views[0][..., 1 + world.scenario.kind_index("blue")].sum((1, 2))
+    np.testing.assert_array_equal(markers, layouts["room"])  # the tint tells the room
 
 
 def test_shard_formation_quick(tmp_path: Path) -> None:
     run_dir, tables = _run(get("shard-formation"), tmp_path)
-    assert (tables["strength"].query("step == 0")["strength"] == 0).all()  # no shard unreinforced
+    strength = tables["strength"]
+    newborn = strength.query("learner == 'brain' and step == 0")["push"]
+    np.testing.assert_allclose(newborn, 0, atol=1e-6)  # a uniform newborn policy: no shard
+    assert set(strength["learner"]) == {"brain", "actor-critic"}
+    assert tables["approach"]["rate"].between(0, 1).all()
     assert {p.name for p in (run_dir / "figures").iterdir()} >= {
-        "strength_by_context.png", "strength_over_training.png"}
+        "strength_by_room.png", "strength_over_training.png"}
 
 
 def test_mean_difference_steering_quick(tmp_path: Path) -> None:

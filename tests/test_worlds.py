@@ -96,6 +96,22 @@ def test_terminal_phases_windows_and_visibility() -> None:
     assert view[..., 2].sum() == 0.0  # ... the ghost never
 
 
+def test_a_decoy_looks_like_its_model_but_emits_nothing() -> None:
+    berry = ObjectKind("berry", "o", (0, 0, 0), emits={"sweet": 1.0})
+    decoy = ObjectKind("decoy", "d", (0, 0, 0), looks_like="berry")
+    views, sweet = [], []
+    for kind in ("berry", "decoy"):
+        w = world_with(berry, decoy, spawns=(Spawn(kind, at=(2, 3)),))
+        views.append(np.asarray(w.reset(jax.random.key(0), w.default_params())[0]))
+        sweet.append(play(w, [RIGHT, RIGHT])[-1][2]["sweet"])  # touched on the second step
+    np.testing.assert_array_equal(views[0], views[1])  # the same view, berry or decoy ...
+    view = views[1][: w.view**2 * w.n_channels].reshape(w.view, w.view, w.n_channels)
+    assert view[..., 1].sum() == 1.0 and view[..., 2].sum() == 0.0  # ... in the berry's channel
+    assert sweet == [1.0, 0.0]
+    with pytest.raises(ShardlabError, match="unknown kind"):
+        world_with(ObjectKind("decoy", "d", (0, 0, 0), looks_like="nothing"), spawns=())
+
+
 def test_motion_periphery_and_use() -> None:
     bug = ObjectKind("bug", "s", (0, 0, 0), moves=1.0)
     treat = ObjectKind("treat", "o", (0, 0, 0), emits={"sweet": 1.0}, becomes_on_use="cover")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from functools import cache
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -26,6 +27,7 @@ from numpy.typing import ArrayLike
 from shardlab.brain import agent as agent_
 from shardlab.brain import cortex as cortex_
 from shardlab.brain import population
+from shardlab.brain.steering import sensation_vector
 from shardlab.errors import ShardlabError
 from shardlab.worlds.engine import EnvParams, EnvState, World
 from shardlab.worlds.scenario import DRIVES
@@ -59,6 +61,39 @@ def rollout(
     })  # fmt: skip
     return population.train(world, params, config, key, n, steps, agents=agents, chunk=chunk,
                             learn=learn, offsets=offsets)  # fmt: skip
+
+
+class Walk(NamedTuple):
+    """What a uniformly random policy met, per tick and world: (T, N) unless noted."""
+
+    sensations: jax.Array  # (T, N, S)
+    performance: jax.Array
+    contact: jax.Array  # kind index of the object touched, -1 for none
+
+
+def random_walk(world: World, params: EnvParams, key: jax.Array, n: int, steps: int) -> Walk:
+    """`n` worlds stepped `steps` ticks by uniformly random actions: chance, the yardstick for
+    "the task was learned" (a newborn brain's policy is uniform too), at the cost of compiling
+    the world alone."""
+    return _walker(world, n, steps)(key, params)
+
+
+@cache
+def _walker(world: World, n: int, steps: int):
+    @jax.jit
+    def walk(key: jax.Array, params: EnvParams) -> Walk:
+        k_reset, k_run = jax.random.split(key)
+        _, env = world.reset_batch(k_reset, n, params)
+
+        def tick(env: EnvState, key: jax.Array) -> tuple[EnvState, Walk]:
+            k_act, k_env = jax.random.split(key)
+            action = jax.random.randint(k_act, (n,), 0, world.n_actions)
+            _, env, sens, perf, _, after = world.step_batch_outcome(k_env, env, action, params)
+            return env, Walk(sensation_vector(sens), perf, after.contact)
+
+        return jax.lax.scan(tick, env, jax.random.split(k_run, steps))[1]
+
+    return walk
 
 
 def start_states(

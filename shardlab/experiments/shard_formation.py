@@ -1,23 +1,53 @@
 """Shards form by credit assignment (S1): reinforcement in one context creates a contextually
-activated decision influence there.
+activated decision influence there, and none where no reward occurred.
 
-The world is five closed rooms told apart only by their tint: four inert marker objects per room,
-red and blue in the proportions 4:0, 3:1, 2:2, 1:3, 0:4, so a room's *tint distance* from the red
-room is its number of blue markers (0–4). Each episode the agent wakes in a random room. During
-training berries grow only in the red room: sweetness, and through the steering subsystem reward,
-has only ever happened there. The other four rooms are never rewarded (the contrast).
+The world (`tinted-rooms`) is five closed rooms told apart only by their tint: four inert markers
+per room, red and blue in the proportions 4:0, 3:1, 2:2, 1:3, 0:4, so a room's *tint distance*
+from the red room is its number of blue markers (0–4). Each episode the agent wakes in a random
+room. In training, berries grow in the red room and decoys in the other four: decoys look like
+berries (they are drawn in the berry's channel) and vanish when touched like berries, but taste
+of nothing. So every room shows berries and lets the agent touch them; sweetness, and through
+the steering subsystem reward, happens only in the red room (the contrast: rooms never
+rewarded, though the stimulus was there).
 
-The shard measured is berry approach: with the analysis tool (`shards.track`, raw latent units as
-features, signed) we sum every latent unit's push on the logit of the move toward a visible berry,
-per room. Probe states come from the test phase, in which berries grow in every room, so each room
-is probed with the same berry views; they are encoded by the cortex of the moment and the agents do
-not live in the test phase. Prediction: the push is large in the rewarded room, falls with tint
-distance and is ≈ 0 in never-rewarded rooms.
+The shard is measured counterfactually, on the whole policy: the same state with a berry shown
+and with it removed (moved off the map), every other cell, the tint and the hunger (0.5) alike;
+the room's second berry stays in both, as a room always holds two. Its strength in a room is
+P(a step toward the berry | shown) − P(the same steps | removed), the mean over probe layouts in
+that room (random cells for the agent, the two berries and the markers).
+It is read in every room on the same layouts, at newborn and after each training segment, so it
+can be plotted against the reward history (the sweetness tasted so far, all of it in the red
+room).
 
-Chosen to make the effect visible (documented, not tuned on the verdict): rooms of 3×3 cells with
-double walls, so from any cell the 5×5 view shows the whole room and nothing of the next one; the
-planner is off (`PFCConfig(weight=0)`), so action preferences are the basal ganglia's actor, whose
-logits the shard tool decomposes exactly (the habit prior adds its own term and is left out).
+Approach in closed loop: after training, the agents and their newborn selves live frozen
+(`learn=False`) episodes of the test phase, where berries grow in every room; berries eaten per
+tick in each room is the approach rate per room.
+
+Plain actor-critic (`baselines.actor_critic`, a linear actor on the raw observation, paid the
+brain's innate reward) lives the same training in the same world. Its berry weight is one set
+of numbers for every room (its logits are additive in the berry's cell and the markers), so its
+approach is as strong wherever a berry is seen: it is the *positive control of the measure*
+(where a learner surely formed a berry-approach influence, the counterfactual reads it in the
+rewarded room), and its per-room profile shows what a context-free influence looks like. A
+comparison of context-specificity against it would add nothing to the first test: its own is
+near zero by construction.
+
+Prediction, tests and margins (P(step toward the berry), paired by seed: every room is probed on
+the same layouts by the same agents):
+- the shard is stronger in the rewarded room than in the mean never-rewarded room (margin 0.01:
+  one step in a hundred, the smallest push worth calling a decision influence; the previous
+  design's 0.05 logits near a uniform policy);
+- it falls with tint distance over the never-rewarded rooms (slope margin 0.0025 per blue
+  marker, the first margin spread over the four rooms);
+- it is absent in the farthest room (equivalence, ±0.01).
+Preconditions: the brain learned to eat berries in the rewarded room (frozen, trained − newborn
+berries per tick there > 0, paired); and the measure reads actor-critic's shard in the rewarded
+room at no less than the margin (it can see an effect of the size of interest).
+
+Parameters: the rooms are 3×3 with double walls, so from any cell the 5×5 view shows the whole
+room and nothing of the next one. The planner is off (`PFCConfig(weight=0)`): the claim is about
+credit assignment, so the policy measured is what it learned (the basal ganglia's actor and
+habit prior, and the hippocampus's episodic values), and it saves compile and run time.
 """
 
 from __future__ import annotations
@@ -34,207 +64,259 @@ import numpy as np
 import pandas as pd
 from pydantic import PositiveInt
 
-from shardlab.analysis import shards
-from shardlab.analysis.statistics import mean_ci
-from shardlab.analysis.verdicts import Claim, ClaimResult, equivalence, judge, superiority
+from shardlab.analysis import probes
+from shardlab.analysis.verdicts import (
+    Claim,
+    ClaimResult,
+    equivalence,
+    judge,
+    precondition,
+    superiority,
+)
+from shardlab.baselines import actor_critic as ac
 from shardlab.brain import agent, population
+from shardlab.brain.steering import innate_reward_fn
 from shardlab.experiments import plots
 from shardlab.experiments.base import Experiment, ExperimentConfig
 from shardlab.experiments.registry import register
-from shardlab.worlds.catalog import FOOD
-from shardlab.worlds.engine import World
-from shardlab.worlds.scenario import ACTIONS, SENSATIONS, ObjectKind, Scenario, Spawn
+from shardlab.worlds import ACTIONS, SENSATIONS, make
+from shardlab.worlds.catalog import GAP, MARKERS, ROOM, ROOMS
 
 S1 = Claim(
     id="S1",
     claim="Shards form by credit assignment: reinforcement in a context creates a contextually "
     "activated decision influence",
-    prediction="the berry-approach shard is stronger in the rewarded room than in never-rewarded "
-    "rooms, and falls with tint distance from the rewarded room",
-    contrast="rooms never rewarded (tint distance 1–4)",
+    prediction="a berry in view pushes the policy toward it more in the rewarded room than in "
+    "rooms where berries were seen and touched but never rewarded; the push falls with tint "
+    "distance and is absent in the farthest room",
+    contrast="rooms never rewarded (decoy berries; tint distance 1–4)",
 )
 
-ROOMS = 5
-MARKERS = 4  # per room; room d has MARKERS − d red and d blue markers
-ROOM, GAP = 3, 2  # room width and wall thickness, in cells
-WIDTH = ROOMS * ROOM + (ROOMS - 1) * GAP
-LAYOUT = tuple(
-    "##".join("." * ROOM for _ in range(ROOMS)) for _ in range(ROOM)
-)  # e.g. "...##...##..."
-BERRY = replace(FOOD, name="berry", glyph="o")
-RED = ObjectKind("red", "r", (220, 60, 60))
-BLUE = ObjectKind("blue", "u", (60, 60, 220))
-
-
-def _room(d: int) -> tuple[float, float, float, float]:
-    """Region of room d as grid fractions (half a cell inside, so rounding cannot leak)."""
-    c0 = d * (ROOM + GAP)
-    return (0.0, 1.0, (c0 + 0.5) / WIDTH, (c0 + ROOM - 0.5) / WIDTH)
-
-
-def _spawns() -> tuple[Spawn, ...]:
-    tints = tuple(
-        Spawn(colour, count=n, region=_room(d))
-        for d in range(ROOMS)
-        for colour, n in (("red", MARKERS - d), ("blue", d))
-        if n
-    )
-    berries = tuple(
-        Spawn("berry", count=2, region=_room(d), phases=("train", "test") if d == 0 else ("test",))
-        for d in range(ROOMS)
-    )
-    return tints + berries
-
-
-WORLD = World(
-    Scenario(
-        name="tinted-rooms",
-        description="Five rooms tinted red to blue; berries grow only in the red room in "
-        "training, and in every room in the test phase.",
-        kinds=(BERRY, RED, BLUE),
-        spawns=_spawns(),
-        layout=LAYOUT,
-        max_steps=32,
-        drive_init={"train": {"hunger": 0.5}, "test": {"hunger": 0.5}},
-        drive_rate={"hunger": 0.02},
-    )
-)
+WORLD = make("tinted-rooms")
+TRAIN, TEST = WORLD.default_params("train"), WORLD.default_params("test")
 BRAIN = agent.AgentConfig(pfc=replace(agent.AgentConfig().pfc, weight=0.0))
-MOVES = ACTIONS[:4]  # up, right, down, left
+AC = ac.ActorCriticConfig()
 SWEET = SENSATIONS.index("sweet")
+MOVES = {"up": (-1, 0), "right": (0, 1), "down": (1, 0), "left": (0, -1)}
+OFF_MAP = (-100, -100)  # a removed object's cell: never in view
+LEARNERS = ("brain", "actor-critic")
+MARGIN = 0.01  # in P(step toward the berry): one step in a hundred
 
 
 class Config(ExperimentConfig):
     population: PositiveInt = 8
-    train_steps: PositiveInt = 6000
-    segments: PositiveInt = 6  # shard strength is tracked after each of this many segments
-    probe_states: PositiveInt = 2000
+    train_steps: PositiveInt = 12288  # 384 episodes, about 77 of them in the red room
+    segments: PositiveInt = 6  # the shard is read at newborn and after each segment
+    layouts: PositiveInt = 48  # probe layouts per room
+    test_episodes: PositiveInt = 8  # frozen closed-loop episodes per agent
+
+
+def room_of(col: np.ndarray) -> np.ndarray:
+    """The room a grid column lies in."""
+    return np.asarray(col) // (ROOM + GAP)
+
+
+def probe_layouts(rng: np.random.Generator, per_room: int) -> pd.DataFrame:
+    """`per_room` random layouts per room: the agent, its room's markers and two berries on
+    distinct cells of the room (as in training, where a room always holds two), every other
+    object off the map (out of every room's view). The probed berry is the first; removing it
+    leaves the other. Columns: room, pos (2,), shown and removed (slots, 2) cells, toward (A,)
+    the moves that bring the agent closer to the probed berry."""
+    kinds = np.asarray(TEST.slot_kind)
+    rooms = room_of(np.asarray(TEST.slot_region)[:, 2])
+    berry = WORLD.scenario.kind_index("berry")
+    markers = np.isin(kinds, [WORLD.scenario.kind_index(k) for k in ("red", "blue")])
+    rows = []
+    for d in range(ROOMS):
+        mine = np.flatnonzero(markers & (rooms == d))
+        probed, other = np.flatnonzero((kinds == berry) & (rooms == d))
+        for _ in range(per_room):
+            cells = np.stack(np.divmod(rng.permutation(ROOM * ROOM), ROOM), 1)
+            cells[:, 1] += d * (ROOM + GAP)
+            removed = np.tile(OFF_MAP, (len(kinds), 1))
+            removed[other] = cells[2]
+            removed[mine] = cells[3 : 3 + MARKERS]
+            shown = removed.copy()
+            shown[probed] = cells[1]
+            delta = cells[1] - cells[0]
+            toward = [np.dot(np.sign(delta), step) > 0 for step in MOVES.values()]
+            rows.append({"room": d, "pos": cells[0], "shown": shown, "removed": removed,
+                         "toward": np.array(toward + [False] * (len(ACTIONS) - len(MOVES)))})
+    return pd.DataFrame(rows)
+
+
+def probe_observations(layouts: pd.DataFrame, key: jax.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(M, O) observations of every layout with the berry shown and removed; hunger 0.5."""
+    pos = np.stack(layouts["pos"])
+
+    def observe(column: str) -> np.ndarray:
+        obs, _ = probes.place(WORLD, TEST, key, len(layouts), pos=pos,
+                              slot_pos=np.stack(layouts[column]), drives={"hunger": 0.5},
+                              time=0)  # fmt: skip
+        return np.asarray(obs)
+
+    return observe("shown"), observe("removed")
+
+
+def approach_push(logits: np.ndarray, toward: np.ndarray, rooms: np.ndarray) -> np.ndarray:
+    """(N, ROOMS): per agent and room, the mean over layouts of P(step toward the berry) shown −
+    removed. `logits` (N, 2, M, A) hold the policy's logits on the shown and removed states."""
+    p = np.exp(logits - logits.max(-1, keepdims=True))
+    p_toward = (p * toward).sum(-1) / p.sum(-1)  # (N, 2, M)
+    push = p_toward[:, 0] - p_toward[:, 1]
+    return np.stack([push[:, rooms == d].mean(1) for d in range(ROOMS)], 1)
+
+
+def brain_logits(agents: agent.AgentState, obs: np.ndarray) -> np.ndarray:
+    """(N, M, A) the brain's policy logits (the sum of its terms over the temperature)."""
+    terms = probes.policy_terms(BRAIN, agents, obs)
+    return np.asarray(sum(terms)) / BRAIN.basal_ganglia.temperature
+
+
+def actor_critic_logits(params, obs: np.ndarray) -> np.ndarray:
+    """(N, M, A) plain actor-critic's logits: linear in the raw observation."""
+    w, b = np.asarray(params.actor_w), np.asarray(params.actor_b)
+    return (np.einsum("mo,noa->nma", obs, w) + b[:, None]) / AC.basal_ganglia.temperature
+
+
+def approach_rates(life: population.Lifetime) -> np.ndarray:
+    """(ROOMS,) berries eaten per tick spent in each room, pooled over the population."""
+    rooms = room_of(np.asarray(life.log.position)[..., 1])
+    eaten = probes.contacts(life, WORLD, "berry")
+    return np.array([eaten[rooms == d].sum() / max((rooms == d).sum(), 1) for d in range(ROOMS)])
 
 
 def run(config: Config, seed: int) -> dict[str, pd.DataFrame]:
-    key = jax.random.key(seed)
-    k_probe, k_train = jax.random.split(key)
-    obs = shards.sample_observations(WORLD, WORLD.default_params("test"), k_probe,
-                                     config.probe_states)  # fmt: skip
-    contexts = approach_contexts(obs)
-    params = WORLD.default_params("train")
-    seg = config.train_steps // config.segments
-    agents, rows, sweet = None, [], np.zeros(config.population)
-    for s in range(config.segments + 1):
-        if s:
-            life = population.train(WORLD, params, BRAIN, jax.random.fold_in(k_train, s),
-                                    config.population, seg, agents=agents, chunk=seg)  # fmt: skip
-            agents = life.agents
-            sweet += np.asarray(life.log.sensations)[..., SWEET].sum(0)
-        else:
-            agents, _, _ = population.start(WORLD, params, BRAIN, k_train, config.population)
-        latents = population.latents(agents, obs)
-        for i, one in enumerate(population.members(agents)):
-            snap = shards.Snapshot(s * seg, one.basal_ganglia, latents[i])
-            rows.append(_approach(shards.track([snap], contexts, mode="signed"), i, sweet[i]))
-    return {"strength": pd.concat(rows, ignore_index=True)}
+    k_probe, k_train, k_test, k_ac = jax.random.split(jax.random.key(seed), 4)
+    layouts = probe_layouts(np.random.default_rng(seed), config.layouts)
+    shown, removed = probe_observations(layouts, k_probe)
+    obs = np.concatenate([shown, removed])
+    toward, rooms = np.stack(layouts["toward"]), layouts["room"].to_numpy()
+    n, seg = config.population, config.train_steps // config.segments
+
+    def rows(learner: str, step: int, push: np.ndarray, sweet: np.ndarray) -> list[dict]:
+        return [{"learner": learner, "step": step, "agent": i, "room": d, "push": push[i, d],
+                 "sweet": sweet[i]} for i in range(n) for d in range(ROOMS)]  # fmt: skip
+
+    def brain_push(agents: agent.AgentState) -> np.ndarray:
+        return approach_push(brain_logits(agents, obs).reshape(n, 2, len(layouts), -1), toward,
+                             rooms)  # fmt: skip
+
+    newborn, _, _ = population.start(WORLD, TRAIN, BRAIN, k_train, n)
+    agents, sweet = newborn, np.zeros(n)
+    strength = rows("brain", 0, brain_push(agents), sweet)
+    for s in range(1, config.segments + 1):
+        life = population.train(WORLD, TRAIN, BRAIN, jax.random.fold_in(k_train, s), n, seg,
+                                agents=agents, chunk=seg)  # fmt: skip
+        agents = life.agents
+        sweet = sweet + np.asarray(life.log.sensations)[..., SWEET].sum(0)
+        strength += rows("brain", s * seg, brain_push(agents), sweet)
+
+    params, log = ac.live(AC, WORLD, TRAIN, k_ac, n, seg * config.segments,
+                          reward_fn=innate_reward_fn())  # fmt: skip
+    logits = actor_critic_logits(params, obs).reshape(n, 2, len(layouts), -1)
+    ac_sweet = np.asarray(log.performance).clip(0).sum(0)  # berries eaten (performance +1 each)
+    strength += rows("actor-critic", seg * config.segments, approach_push(logits, toward, rooms),
+                     ac_sweet)  # fmt: skip
+
+    steps = config.test_episodes * WORLD.scenario.max_steps
+    approach = []
+    for who, population_ in (("trained", agents), ("newborn", newborn)):
+        life = probes.rollout(WORLD, TEST, BRAIN, population_, k_test, steps, learn=False,
+                              chunk=steps)  # fmt: skip
+        approach += [{"agents": who, "room": d, "rate": r}
+                     for d, r in enumerate(approach_rates(life))]  # fmt: skip
+    return {"strength": pd.DataFrame(strength), "approach": pd.DataFrame(approach)}
 
 
-def approach_contexts(obs: np.ndarray) -> dict[str, np.ndarray]:
-    """Masks "d|move": the agent is in room d (read from the tint it sees) and the nearest berry
-    lies in direction `move` (a diagonal one counts for both of its moves)."""
-    feats = shards.world_features(WORLD, obs)
-    v, c = WORLD.view, WORLD.n_channels
-    view = obs[:, : v * v * c].reshape(len(obs), v * v, c)
-    blue = view[..., 1 + WORLD.scenario.kind_index("blue")].sum(1).round().astype(int)
-    red = view[..., 1 + WORLD.scenario.kind_index("red")].sum(1).round().astype(int)
-    room_ok = (red + blue) == MARKERS
-    return {
-        f"{d}|{move}": (blue == d) & room_ok & feats[f"berry {move}"].to_numpy(bool)
-        for d in range(ROOMS)
-        for move in MOVES
-    }
-
-
-def _approach(df: pd.DataFrame, agent_i: int, sweet: float) -> pd.DataFrame:
-    """Per room: the summed push of all latent units on the move toward the berry, averaged over
-    the four directions (contexts with no states are skipped); with the room's reward history,
-    the sweetness tasted there so far (berries grow only in room 0 in training)."""
-    df = df[df["n"] > 0]
-    split = {c: c.split("|") for c in df["context"].unique()}  # "room|move"
-    df = df[df["action"] == df["context"].map({c: move for c, (_, move) in split.items()})]
-    push = df.groupby(["step", "context"], as_index=False)["strength"].sum()
-    push["distance"] = push["context"].map({c: int(room) for c, (room, _) in split.items()})
-    out = push.groupby(["step", "distance"], as_index=False)["strength"].mean()
-    out["agent"] = agent_i
-    out["sweet"] = np.where(out["distance"] == 0, sweet, 0.0)
-    return out
-
-
-def _final(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """seed × distance: the population-mean approach shard at the end of training."""
-    df = tables["strength"]
+def final_push(tables: dict[str, pd.DataFrame], learner: str = "brain") -> pd.DataFrame:
+    """seed × room: a learner's population-mean shard at the end of training."""
+    df = tables["strength"].query("learner == @learner")
     last = df[df["step"] == df["step"].max()]
-    return last.groupby(["seed", "distance"])["strength"].mean().unstack()
+    return last.groupby(["seed", "room"])["push"].mean().unstack()
 
 
 def _slopes(final: pd.DataFrame) -> np.ndarray:
-    """Per seed, least-squares slope of shard strength on tint distance over the unrewarded
+    """Per seed, the least-squares slope of the shard on tint distance over the never-rewarded
     rooms (1–4): the generalisation gradient away from the rewarded context."""
-    d = np.array(final.columns[1:], float)
+    d = np.arange(1, ROOMS, dtype=float)
     return np.array([np.polyfit(d, row[1:], 1)[0] for row in final.to_numpy()])
 
 
+def _approach(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """seed × (agents, room) table of closed-loop berries eaten per tick."""
+    return tables["approach"].pivot_table(index="seed", columns=["agents", "room"],
+                                          values="rate")  # fmt: skip
+
+
 def evaluate(tables: dict[str, pd.DataFrame], config: Config) -> list[ClaimResult]:
-    final = _final(tables)
-    rewarded = final[0].to_numpy()
-    never = final.loc[:, 1:].mean(axis=1).to_numpy()
-    end = tables["strength"].query("distance == 0 and step == step.max()")
-    history_r = end.groupby("seed")[["sweet", "strength"]].corr().xs("sweet", level=1)["strength"]
-    # Margins in logits of the approach move: 0.05 moves its probability by about one
-    # percentage point near a uniform policy, the least push worth calling a decision influence;
-    # the gradient's margin spreads that over the four unrewarded rooms' 1–4 blue markers.
-    # Every room is probed on the same states by the same agents, so rooms pair by seed.
+    final, control = final_push(tables), final_push(tables, "actor-critic")
+    approach = _approach(tables)
+    never = final.loc[:, 1:].mean(axis=1)
     tests = [
-        superiority("rewarded − mean never-rewarded room push", rewarded, never, margin=0.05,
+        superiority("rewarded − mean never-rewarded room push", final[0], never, margin=MARGIN,
                     paired=True),
-        superiority("slope of push over tint distance (unrewarded rooms)", _slopes(final),
-                    margin=0.0125, direction=-1),
-        equivalence("push in the farthest never-rewarded room", final[ROOMS - 1], margin=0.05),
+        superiority("slope of push over tint distance (never-rewarded rooms)", _slopes(final),
+                    margin=MARGIN / 4, direction=-1),
+        equivalence("push in the farthest never-rewarded room", final[ROOMS - 1], margin=MARGIN),
     ]  # fmt: skip
-    detail = (
-        f"across agents, r(sweetness tasted, rewarded-room push) = {history_r.mean():.2f} "
-        f"(mean over seeds); rewarded-room push at step 0 = "
-        f"{tables['strength'].query('step == 0 and distance == 0')['strength'].mean():.3f}"
-    )
-    return [judge(S1, tests, n=len(final), detail=detail)]
+    checks = [
+        precondition("brain ate berries in the rewarded room: trained − newborn per tick",
+                     approach[("trained", 0)], approach[("newborn", 0)], paired=True),
+        precondition("the measure reads actor-critic's push in the rewarded room", control[0],
+                     threshold=MARGIN),
+    ]  # fmt: skip
+    rates = ", ".join(f"{approach[('trained', d)].mean():.3f}" for d in range(ROOMS))
+    profile = ", ".join(f"{control[d].mean():.3f}" for d in range(ROOMS))
+    detail = (f"berries eaten per tick by room 0–4 (trained, frozen): {rates}; actor-critic push "
+              f"by room: {profile}")  # fmt: skip
+    return [judge(S1, tests, checks, n=len(final), detail=detail)]
+
+
+def _colour(d: int) -> tuple:
+    """Red for the red room, through grey, to blue."""
+    return plt.cm.coolwarm(1 - d / (ROOMS - 1))
+
+
+def _labels() -> list[str]:
+    return [f"{MARKERS - d}r:{d}b" + (" (rewarded)" if d == 0 else "") for d in range(ROOMS)]
 
 
 def figures(tables: dict[str, pd.DataFrame], config: Config, out: Path) -> list[Path]:
-    final = _final(tables)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    means = final.mean().to_numpy()
-    cis = np.array([mean_ci(final[d]) for d in final.columns])
-    err = np.clip(np.stack([means - cis[:, 0], cis[:, 1] - means]), 0, None)
-    labels = [f"{MARKERS - d}r:{d}b" + (" (rewarded)" if d == 0 else "") for d in final.columns]
-    colours = ["#c44e52"] + ["#8172b2"] * (ROOMS - 1)
-    axes[0].bar(labels, means, yerr=err, capsize=4, color=colours)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    x = np.arange(ROOMS)
+    for learner, colour in zip(LEARNERS, (plots.BLUE, "#dd8452"), strict=True):
+        plots.band(axes[0], final_push(tables, learner), colour, learner)
     axes[0].axhline(0, color="k", lw=0.8)
-    axes[0].set(ylabel="berry-approach push (logits)",
-                title="Shard strength per room (95% CI over seeds)")  # fmt: skip
-    axes[0].tick_params(axis="x", labelsize=8)
-    for seed, row in final.iterrows():
-        axes[1].plot(final.columns, row, marker="o", alpha=0.6, label=f"seed {seed}")
-    axes[1].plot(final.columns, means, color="k", lw=2.5, label="mean")
-    axes[1].axhline(0, color="k", lw=0.8)
-    axes[1].set(xlabel="tint distance from the rewarded room (blue markers)",
-                ylabel="berry-approach push (logits)", title="Strength vs context distance")
-    axes[1].legend(fontsize="x-small")
-    paths = [plots.save(fig, out / "strength_by_context.png")]
+    axes[0].set_xticks(x, _labels(), fontsize=8)
+    axes[0].set(ylabel="P(step toward berry): shown − removed",
+                title="Shard strength per room, end of training")  # fmt: skip
+    axes[0].legend()
+    approach = _approach(tables)
+    for who, colour in (("trained", plots.BLUE), ("newborn", "grey")):
+        plots.band(axes[1], approach[who], colour, who)
+    axes[1].set_xticks(x, _labels(), fontsize=8)
+    axes[1].set(ylabel="berries eaten / tick", title="Closed-loop approach per room (frozen)")
+    axes[1].legend()
+    paths = [plots.save(fig, out / "strength_by_room.png")]
 
-    curves = tables["strength"].groupby(["distance", "step"])["strength"].mean().unstack(0)
-    fig, ax = plt.subplots(figsize=(6, 3.8))
-    for d in curves.columns:
-        ax.plot(curves.index, curves[d], marker="o", label=labels[d])
-    ax.axhline(0, color="k", lw=0.8)
-    ax.set(xlabel="training tick", ylabel="berry-approach push (logits)",
-           title="Shard strength over training, per room")  # fmt: skip
-    ax.legend(fontsize="x-small")
+    brain = tables["strength"].query("learner == 'brain'")
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    for d, label in enumerate(_labels()):
+        per_seed = brain[brain["room"] == d].groupby(["seed", "step"])["push"].mean().unstack()
+        plots.band(axes[0], per_seed, _colour(d), label)
+        axes[1].scatter(brain.loc[brain["room"] == d, "sweet"],
+                        brain.loc[brain["room"] == d, "push"], s=6, alpha=0.4,
+                        color=_colour(d), label=label)  # fmt: skip
+    axes[0].axhline(0, color="k", lw=0.8)
+    axes[0].set(xlabel="training tick", ylabel="P(step toward berry): shown − removed",
+                title="Shard strength over training, per room")  # fmt: skip
+    axes[0].legend(fontsize="x-small")
+    axes[1].axhline(0, color="k", lw=0.8)
+    axes[1].set(xlabel="sweetness tasted so far (all of it in the red room)",
+                ylabel="P(step toward berry): shown − removed",
+                title="Shard strength against reward history (agent × snapshot)")  # fmt: skip
+    axes[1].legend(fontsize="x-small")
     paths.append(plots.save(fig, out / "strength_over_training.png"))
     return paths
 
@@ -245,8 +327,8 @@ register(
         title="Shards form by credit assignment: a contextually activated approach shard",
         description=__doc__ or "",
         config_type=Config,
-        quick={"seeds": 3, "population": 4, "train_steps": 200, "segments": 2,
-               "probe_states": 500},
+        quick={"seeds": 3, "population": 4, "train_steps": 192, "segments": 2, "layouts": 4,
+               "test_episodes": 1},
         claims=(S1,),
         run=run,
         evaluate=evaluate,

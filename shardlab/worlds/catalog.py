@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from functools import cache
 
 from shardlab.errors import ShardlabError
@@ -248,6 +249,49 @@ def _temptation() -> Scenario:
     )
 
 
+# Tinted rooms (S1): closed 3×3 rooms with double walls, so from any cell the 5×5 view shows the
+# whole room and nothing of the next. Room d holds MARKERS − d red and d blue inert markers: its
+# tint distance from the red room 0 is d.
+ROOMS, ROOM, GAP, MARKERS = 5, 3, 2, 4
+ROOMS_WIDTH = ROOMS * ROOM + (ROOMS - 1) * GAP
+BERRY = replace(FOOD, name="berry", glyph="o")
+# A decoy looks like a berry (it is drawn in the berry's channel) and behaves like one, but
+# tastes of nothing: seeing and touching berries happens in every room, reward only in room 0.
+DECOY = ObjectKind("decoy", "d", (60, 180, 75), consumed=True, respawns=True, looks_like="berry")
+
+
+def room_region(d: int) -> tuple[float, float, float, float]:
+    """Room d as grid fractions (half a cell inside, so rounding cannot leak into a wall)."""
+    c0 = d * (ROOM + GAP)
+    return (0.0, 1.0, (c0 + 0.5) / ROOMS_WIDTH, (c0 + ROOM - 0.5) / ROOMS_WIDTH)
+
+
+def _tinted_rooms() -> Scenario:
+    tints = tuple(Spawn(colour, count=n, region=room_region(d)) for d in range(ROOMS)
+                  for colour, n in (("red", MARKERS - d), ("blue", d)) if n)  # fmt: skip
+    berries = tuple(Spawn("berry", count=2, region=room_region(d),
+                          phases=("train", "test") if d == 0 else ("test",))
+                    for d in range(ROOMS))  # fmt: skip
+    decoys = tuple(Spawn("decoy", count=2, region=room_region(d), phases=("train",))
+                   for d in range(1, ROOMS))  # fmt: skip
+    return Scenario(
+        name="tinted-rooms",
+        description=(
+            "Five closed rooms tinted red to blue; the agent wakes in a random one. In training "
+            "berries grow in the red room and tasteless decoys that look like berries in the "
+            "others; in the test phase berries grow in every room."
+        ),
+        kinds=(BERRY, ObjectKind("red", "r", (220, 60, 60)), ObjectKind("blue", "u", (60, 60, 220)),
+               DECOY),
+        spawns=tints + berries + decoys,
+        layout=tuple("##".join("." * ROOM for _ in range(ROOMS)) for _ in range(ROOM)),
+        max_steps=32,
+        drive_init={"train": {"hunger": 0.5}, "test": {"hunger": 0.5}},
+        drive_rate={"hunger": 0.02},
+        default_reward={"sweet": 1.0},
+    )
+
+
 SCENARIOS: dict[str, Callable[[], Scenario]] = {
     "foraging": _foraging,
     "trash": _trash,
@@ -263,6 +307,7 @@ SCENARIOS: dict[str, Callable[[], Scenario]] = {
     "spider-cue": lambda: _spider("spider-cue", heard=True),
     "salt": _salt,
     "temptation": _temptation,
+    "tinted-rooms": _tinted_rooms,
 }
 
 

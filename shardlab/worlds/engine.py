@@ -60,6 +60,7 @@ class EnvParams:
     delay: Array  # (K,) int
     moves: Array  # (K,) float
     becomes: Array  # (K,) int, -1 for none
+    appearance: Array  # (K,) int, the kind whose observation channel draws it
     slot_kind: Array  # (N,) initial kind of each spawn slot
     slot_region: Array  # (N, 4) int rows [r0, r1) cols [c0, c1)
     slot_at: Array  # (N, 2) int, fixed cell or -1
@@ -152,6 +153,7 @@ class World:
                 [-1 if k.becomes_on_use is None else names.index(k.becomes_on_use) for k in kinds],
                 jnp.int32,
             ),
+            appearance=jnp.array([names.index(k.looks_like or k.name) for k in kinds], jnp.int32),
             slot_kind=jnp.array([names.index(s.kind) for s in slots], jnp.int32).reshape(-1),
             slot_region=jnp.array([self._cells(s.region) for s in slots], jnp.int32).reshape(-1, 4),
             slot_at=jnp.array([s.at or (-1, -1) for s in slots], jnp.int32).reshape(-1, 2),
@@ -382,10 +384,12 @@ class World:
             & params.visible[state.kind]
             & jnp.all((rel >= 0) & (rel < v), -1)
         )
-        # Each shown object marks its cell in its kind's channel; the others write out of bounds,
-        # which is dropped (a negative index would wrap around instead).
+        # Each shown object marks its cell in the channel of the kind it looks like (its own,
+        # unless it is a decoy); the others write out of bounds, which is dropped (a negative
+        # index would wrap around instead).
         size = v * v * self.n_kinds
-        mark = jnp.where(shown, (rel[:, 0] * v + rel[:, 1]) * self.n_kinds + state.kind, size)
+        channel = params.appearance[state.kind]
+        mark = jnp.where(shown, (rel[:, 0] * v + rel[:, 1]) * self.n_kinds + channel, size)
         objects = jnp.zeros(size, bool).at[mark].set(True, mode="drop")
         view = jnp.concatenate([wall_view[..., None], objects.reshape(v, v, -1)], -1)
         signal = params.signal_delayed & jnp.any(state.pending != 0)
