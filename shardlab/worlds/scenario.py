@@ -58,6 +58,9 @@ class ObjectKind:
     delay: int = 0  # steps between contact and its sensations
     moves: float = 0.0  # probability of a random step each tick
     becomes_on_use: str | None = None  # the "use" action turns it into this kind
+    signal: bool = False  # a sign: shown beside the object whose delayed sensations are on
+    # their way, while they are (the signal light as a thing in the world, not interoception)
+    looks_like: str | None = None  # drawn in this other kind's channel: the agent sees that kind
 
 
 @dataclass(frozen=True)
@@ -114,8 +117,9 @@ class Scenario:
             _check_keys(self.name, kind.satiates, DRIVES, "drive")
             _check_keys(self.name, kind.requires, ITEMS, "item")
             _check_keys(self.name, kind.inventory, ITEMS, "item")
-            if kind.becomes_on_use is not None and kind.becomes_on_use not in names:
-                raise ShardlabError(f"scenario {self.name!r}: unknown kind {kind.becomes_on_use!r}")
+            for other in (kind.becomes_on_use, kind.looks_like):
+                if other is not None and other not in names:
+                    raise ShardlabError(f"scenario {self.name!r}: unknown kind {other!r}")
         for spawn in self.spawns:
             if spawn.kind not in names:
                 raise ShardlabError(f"scenario {self.name!r}: spawn of unknown kind {spawn.kind!r}")
