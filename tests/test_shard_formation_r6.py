@@ -8,11 +8,12 @@ import pandas as pd
 import pytest
 from conftest import check_summary, run_quick
 
+from shardlab.analysis import shards
 from shardlab.experiments import refusal_direction, shard_formation
 from shardlab.experiments.base import Experiment
 from shardlab.experiments.registry import PLUGINS_ENV, get
 from shardlab.runner.store import RunStore
-from shardlab.worlds import ACTIONS
+from shardlab.worlds import ACTIONS, make
 
 
 def _run(experiment: Experiment, out: Path) -> tuple[Path, dict[str, pd.DataFrame]]:
@@ -74,11 +75,27 @@ def test_shard_formation_quick(tmp_path: Path) -> None:
         "strength_by_room.png", "strength_over_training.png"}
 
 
+def test_steering_contexts_put_the_agent_in_the_middle_and_one_food_in_view() -> None:
+    world = make("foraging")
+    base = world.default_params("train")
+    food = world.scenario.kind_index("food")
+    for name, (r0, r1, c0, c1) in refusal_direction.CONTEXTS.items():
+        params = refusal_direction.context(base, (r0, r1, c0, c1))
+        obs, states = world.reset_batch(jax.random.key(0), 64, params)
+        assert (np.asarray(states.pos) == refusal_direction.CENTRE).all()
+        cells = np.asarray(states.slot_pos[:, 0])
+        assert ((cells[:, 0] >= r0) & (cells[:, 0] < r1) & (cells[:, 1] >= c0)
+                & (cells[:, 1] < c1)).all(), name  # fmt: skip
+        feats = shards.world_features(world, obs)
+        assert (feats["food visible"] == 1).all() and bool(params.terminal[food])
+        up, down = feats["food up"].to_numpy(bool), feats["food down"].to_numpy(bool)
+        assert {"above": up & ~down, "below": down & ~up, "beside": ~up & ~down}[name].all()
+
+
 def test_mean_difference_steering_quick(tmp_path: Path) -> None:
     run_dir, tables = _run(get("mean-difference-steering"), tmp_path)
-    behaviour = tables["behaviour"]
-    assert behaviour["p_up"].between(0, 1).all()
-    # c = 0 is the unsteered agent, whatever the vector.
-    unsteered = behaviour[behaviour["coefficient"] == 0].groupby(["seed", "agent", "states"])
-    assert (unsteered["p_up"].nunique() == 1).all()
-    assert (run_dir / "figures" / "behaviour_vs_coefficient.png").exists()
+    doses = tables["doses"]
+    reach = [c for c in doses.columns if c.startswith("reach_")]
+    assert doses[reach + ["other_actions"]].stack().between(0, 1).all()
+    assert (doses["switch"] == doses["reach_above"] - doses["reach_below"]).all()
+    assert (run_dir / "figures" / "dose_response.png").exists()

@@ -115,6 +115,14 @@ def contacts(life: population.Lifetime, world: World, kind: str) -> np.ndarray:
     return np.asarray(life.log.contact) == names.index(kind)
 
 
+def reach_rate(log: population.Log) -> np.ndarray:
+    """Per agent (the log's axes after time): ticks that scored hidden performance per completed
+    episode; where scoring ends the episode (the cheese), the fraction of episodes that reached
+    the goal (0 with none completed)."""
+    scored = (np.asarray(log.performance) > 0).sum(0)
+    return scored / np.maximum(np.asarray(log.done).sum(0), 1)
+
+
 def place(
     world: World,
     params: EnvParams,

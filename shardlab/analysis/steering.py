@@ -1,41 +1,44 @@
-"""Steering vectors: directions in an agent's latent space, found from contrasting activations and
-added back with a coefficient to change behaviour (activation addition, as in the shard-theory
-team's cheese-vector and language-model work; API modelled on the `steering-vectors` library).
+"""Steering vectors: directions in an agent's activations, found from contrasting inputs and added
+back with a coefficient while the agent acts (activation addition, as in the shard-theory team's
+cheese vector and the refusal direction; names after the `steering-vectors` library).
 
-Find a direction with `mean_difference` (mean latent with a feature − mean latent without it) or
-`pca_direction`; make its control with `random_like` (a random direction of equal norm). Apply it
-in a block:
+Where to steer: the cortex's pre-activation ("pre", before the latent's tanh). The basal
+ganglia's actor is linear in z, so an offset added to z after the tanh moves each action's logit
+by the same amount in every state: a constant bias, which would change behaviour whatever the
+latent represents. Added before the tanh, the offset moves z by about tanh′(pre)·offset, which
+depends on the state (a saturated unit barely moves), so what it does to behaviour is a fact
+about the agent's representation.
 
-    with steer(cheese_vector, -1.0):
-        probs = cheese_maze.action_probabilities(agents, obs)  # reads current_offset("z", …)
-
-Why an explicit offset rather than a patched `cortex.encode`: jit caches traces, so a hook read
-while tracing would freeze the first coefficient into the compiled code. Instead `steer` pushes
-onto a small registry that `current_offset` reads *on the host, at call time*; the caller passes
-the offset into its jitted function as an ordinary argument (see `steered_logits`), so one
-compilation serves every coefficient and direction.
+Find a direction with `mean_difference` of `activations` (mean with a feature − mean without) or
+`pca_direction`; its controls are `random_like` (random directions of equal norm). `dose_rollout`
+runs the steered agents closed loop, every direction and coefficient in one batched population:
+offsets are data, so one compiled program serves them all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from numpy.typing import ArrayLike
 
+from shardlab.analysis import probes
 from shardlab.brain import agent as agent_
 from shardlab.brain import cortex as cortex_
+from shardlab.brain import population
+from shardlab.errors import ShardlabError
+from shardlab.worlds.engine import EnvParams, World
 
 
 @dataclass(frozen=True, eq=False)
 class SteeringVector:
-    """A direction in one named latent ("layer"); `name` says what it was made from."""
+    """A direction in one named layer (`probes.LAYERS`); `name` says what it was made from."""
 
-    direction: np.ndarray  # (Z,), or (..., Z): one per agent of a population
-    layer: str = "z"
+    direction: np.ndarray  # (W,), or (..., W): one per agent of a population
+    layer: str = "pre"
     name: str = ""
 
     @property
@@ -50,28 +53,28 @@ class SteeringVector:
 
 
 def mean_difference(
-    latents_pos: ArrayLike, latents_neg: ArrayLike, layer: str = "z", name: str = ""
+    latents_pos: ArrayLike, latents_neg: ArrayLike, layer: str = "pre", name: str = ""
 ) -> SteeringVector:
-    """mean(latents with the feature) − mean(latents without): the activation-addition vector.
+    """mean(activations with the feature) − mean(without): the activation-addition vector.
 
-    Latents are (n, Z), or (..., n, Z) for one vector per agent. The two sets need not be
+    Activations are (n, W), or (..., n, W) for one vector per agent. The two sets need not be
     paired; pairing them (same situation, feature on/off) removes what the feature does not
     change."""
     pos, neg = np.asarray(latents_pos, float), np.asarray(latents_neg, float)
     if pos.ndim < 2 or pos.shape[:-2] != neg.shape[:-2] or pos.shape[-1] != neg.shape[-1]:
-        raise ValueError(f"latents must be (..., n, Z) alike, got {pos.shape} and {neg.shape}")
+        raise ValueError(f"latents must be (..., n, W) alike, got {pos.shape} and {neg.shape}")
     return SteeringVector(pos.mean(-2) - neg.mean(-2), layer, name)
 
 
 def pca_direction(
-    latents_pos: ArrayLike, latents_neg: ArrayLike, layer: str = "z", name: str = ""
+    latents_pos: ArrayLike, latents_neg: ArrayLike, layer: str = "pre", name: str = ""
 ) -> SteeringVector:
     """First principal direction of the paired differences (uncentred, as in representation
     engineering: the axis along which the pairs differ most), signed to agree with their mean
     and scaled to the mean difference's projection on it (comparable to `mean_difference`)."""
     diff = np.asarray(latents_pos, float) - np.asarray(latents_neg, float)
     if diff.ndim != 2:
-        raise ValueError(f"paired latents must be (n, Z), got differences of shape {diff.shape}")
+        raise ValueError(f"paired latents must be (n, W), got differences of shape {diff.shape}")
     mean = diff.mean(0)
     _, _, vt = np.linalg.svd(diff, full_matrices=False)
     pc = vt[0]
@@ -81,49 +84,52 @@ def pca_direction(
     return SteeringVector(pc * scale, layer, name)
 
 
-def random_like(vector: SteeringVector, key: jax.Array) -> SteeringVector:
-    """Uniformly random direction(s) with the same norm(s) and layer: the control for a vector."""
-    u = np.asarray(jax.random.normal(key, vector.direction.shape), float)
+def random_like(vector: SteeringVector, key: jax.Array, n: int | None = None) -> SteeringVector:
+    """Uniformly random direction(s) with the same norm(s) and layer: the control for a vector.
+    With `n`, n of them for each direction: shape (..., n, W)."""
+    shape = vector.direction.shape if n is None else (*vector.direction.shape[:-1], n,
+                                                      vector.direction.shape[-1])  # fmt: skip
+    u = np.asarray(jax.random.normal(key, shape), float)
     u /= np.linalg.norm(u, axis=-1, keepdims=True)
+    norm = vector.norm[..., None] if n is None else vector.norm[..., None, None]
     name = f"random ({vector.name})" if vector.name else "random"
-    return SteeringVector(u * vector.norm[..., None], vector.layer, name)
+    return SteeringVector(u * norm, vector.layer, name)
 
 
-_ACTIVE: list[tuple[SteeringVector, float]] = []
+def activations(agents: agent_.AgentState, obs: ArrayLike, layer: str = "pre") -> np.ndarray:
+    """(N, n, W): each agent's activations of observations (n, O) at a steerable layer, in one
+    compiled call; W is the layer's own width."""
+    if layer not in probes.LAYERS:
+        raise ShardlabError(f"no layer {layer!r} to steer; known: {list(probes.LAYERS)}")
+    return np.asarray(_activations(layer)(agents.cortex, jnp.asarray(obs, jnp.float32)))
 
 
-@contextmanager
-def steer(vector: SteeringVector, coefficient: float) -> Iterator[SteeringVector]:
-    """Within the block, `current_offset(vector.layer, …)` includes coefficient·direction.
-
-    Blocks nest (offsets add); the registry is restored on exit, exceptions included."""
-    _ACTIVE.append((vector, float(coefficient)))
-    try:
-        yield vector
-    finally:
-        _ACTIVE.pop()
+@cache
+def _activations(layer: str):
+    encode = cortex_.preactivation if layer == "pre" else cortex_.encode
+    return jax.jit(jax.vmap(encode, in_axes=(0, None)))
 
 
-def current_offset(layer: str, shape: tuple[int, ...]) -> np.ndarray:
-    """The summed offset of every active steering block on `layer`, broadcast to `shape`
-    (e.g. (agents, Z)); zeros outside any block."""
-    offset = np.zeros(shape)
-    for vector, coefficient in _ACTIVE:
-        if vector.layer != layer:
-            continue
-        try:
-            offset = offset + np.broadcast_to(coefficient * vector.direction, shape)
-        except ValueError:
-            raise ValueError(
-                f"steering vector of shape {vector.direction.shape} does not fit "
-                f"latent {layer!r} of shape {shape}"
-            ) from None
-    return offset
+def dose_rollout(
+    world: World,
+    params: EnvParams,
+    config: agent_.AgentConfig,
+    agents: agent_.AgentState,
+    key: jax.Array,
+    steps: int,
+    offsets: ArrayLike,
+    layer: str = "pre",
+) -> population.Log:
+    """Closed-loop episodes, learning off, of every agent under each of R offsets (N, R, W).
 
-
-def steered_logits(
-    config: agent_.AgentConfig, state: agent_.AgentState, obs: jax.Array, offset: jax.Array
-) -> jax.Array:
-    """The agent's action logits with `offset` added to its latent z (jit- and vmap-friendly)."""
-    z = cortex_.encode(state.cortex, obs) + offset
-    return agent_.policy_logits(config, state, z)
+    The population is tiled to N·R agents (agent i's copy r at i·R + r) and run as one batch,
+    so all directions and coefficients share one compiled program and one pass. Returns the
+    log with its agent axis split: (T, N, R, …) arrays."""
+    offsets = np.asarray(offsets, np.float32)
+    n, r = offsets.shape[:2]
+    if n != agents.action.shape[0]:
+        raise ValueError(f"offsets for {n} agents, population of {agents.action.shape[0]}")
+    tiled = jax.tree.map(lambda x: jnp.repeat(x, r, axis=0), agents)
+    life = probes.rollout(world, params, config, tiled, key, steps, learn=False,
+                          steer={layer: offsets.reshape(n * r, -1)}, chunk=steps)  # fmt: skip
+    return jax.tree.map(lambda x: np.asarray(x).reshape(x.shape[0], n, r, *x.shape[2:]), life.log)

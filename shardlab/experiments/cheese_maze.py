@@ -1,12 +1,30 @@
 """Contextual proxy in the cheese maze (S2): goal in one corner during training.
 
-Brain agents learn random mazes with the cheese always in the top-right region; at test the
-cheese can be anywhere. Shard theory's reading of the procgen cheese agent (seed 001): two
-contextually activated decision influences, "go to the top right" when no cheese is nearby and
-"go to the cheese" when it is. We measure, with the frozen trained policy, P(reach the top-right
-region) and P(reach the cheese) as functions of the cheese's distance from the top-right corner,
-against agents trained with the cheese anywhere, and probe the latent for both influences'
-inputs (the cheese's offset from the mouse; the mouse's own position).
+Brain mice learn random mazes with the cheese always in the top-right region; at test the cheese
+can be anywhere. Shard theory's reading of the procgen cheese agent (seed 001, and Turner et al.'s
+analysis of the maze-solving policy): two contextually activated decision influences, "go to the
+top right" and "go to the cheese", the second winning when the cheese is near. The contrast is
+mice trained with the cheese anywhere. Everything is measured with learning frozen.
+
+* The choice at the decision square, as in the original analysis. In each test maze, the decision
+  square is where the path from the start (bottom left) to the cheese and the path to the
+  top-right corner part (the mazes are trees: it is the one square on all three paths between
+  start, cheese and corner; mazes where the cheese lies on the corner's path have none). The mouse
+  is placed there, and its choice is P(it steps onto the cheese's branch | it steps onto one of
+  the two), against the path distance (breadth first, through the maze) from there to the cheese.
+* The two influences, read from the policy (`probes.policy_terms`, in logits) rather than decoded
+  from inputs. The cheese's influence is the change of the logits when the cheese is shown rather
+  than removed, on the same square; the corner's is the cheese-free policy. Each is scored by its
+  push along the maze path toward its goal: the logit of the step toward it minus the mean logit
+  of the other open steps (so merely avoiding walls pushes nowhere). The cheese's is read only
+  where its step differs from the corner's, so the two are read apart. Linear probes of the
+  latent would prove nothing here: the actor is linear in z, so any contribution to the policy is
+  exactly linear in z and "decodable" by construction. Baselines: the same mice at birth
+  (untrained encoder and actor) for the cheese's influence; mice trained with the cheese anywhere
+  for the corner's, since any mouse that learned to leave the bottom-left start pushes up and
+  right.
+* Precondition: corner-trained mice reach the cheese in their training mazes more often than the
+  same mice at birth, closed loop, on the same episodes' keys.
 
 Parameters chosen to make learning possible in minutes (measured, not assumed):
 * a 9×9 maze (4×4 cells) instead of 13×13, a 40-step limit, view radius 3;
@@ -14,15 +32,14 @@ Parameters chosen to make learning possible in minutes (measured, not assumed):
 * basal ganglia with eligibility traces (λ = 0.8) and no habit prior: without them, whatever the
   mouse happened to do first (walking into walls) became self-reinforcing;
 * the PFC planner is off (compile time; the claim is about the actor's shards).
-Even so, learning is slow: the report gives the cheese rate in training against an untrained
-population, so a reader can see how much was learned.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from functools import cache, partial
+from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -32,9 +49,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from scipy.special import softmax
 
-from shardlab.analysis import shards
-from shardlab.analysis.steering import current_offset, steered_logits
+from shardlab.analysis import probes
 from shardlab.analysis.verdicts import Claim, ClaimResult, judge, precondition, superiority
 from shardlab.brain import agent as agent_
 from shardlab.brain import pfc as pfc_
@@ -43,19 +60,20 @@ from shardlab.experiments import plots
 from shardlab.experiments.base import Experiment, ExperimentConfig
 from shardlab.experiments.registry import register
 from shardlab.worlds.catalog import BOTTOM_LEFT, TOP_RIGHT
-from shardlab.worlds.engine import MOVES, EnvParams, EnvState, World
+from shardlab.worlds.engine import MOVES, EnvState, World
 from shardlab.worlds.scenario import ObjectKind, Scenario, Spawn
 
 S2 = Claim(
     id="S2",
     claim="Contextual proxy (cheese maze): goal always in one corner during training",
     prediction=(
-        "with the cheese moved at test, agents trained with it in the top right reach the top "
-        "right more often than agents trained with random cheese when the cheese is far from it, "
-        "and reach the cheese more often when it is near than when it is far; both influences "
-        "are linearly decodable from the latent"
+        "with the cheese moved at test, mice trained with it in the top right take the corner's "
+        "branch at the decision square more often than mice trained with it anywhere when the "
+        "cheese is far along the path, and take the cheese's branch more often when it is near "
+        "than when it is far; read from their policy, the cheese pushes them toward the cheese "
+        "and, without cheese, they are pushed toward the corner more than random-trained mice"
     ),
-    contrast="agents trained with the cheese anywhere",
+    contrast="mice trained with the cheese anywhere",
 )
 
 MAZE = Scenario(
@@ -69,7 +87,7 @@ MAZE = Scenario(
             "cheese", "c", (255, 225, 25), emits={"sweet": 1.0}, performance=1.0, terminal=True
         ),
     ),
-    # Two slots, one per phase; an experiment places the cheese by moving both.
+    # Two slots, one per phase: slot 1 is the test phase's cheese.
     spawns=(
         Spawn("cheese", region=TOP_RIGHT, phases=("train",)),
         Spawn("cheese", phases=("test",)),
@@ -88,9 +106,11 @@ BRAIN = replace(
     basal_ganglia=replace(_DEFAULT.basal_ganglia, habit_weight=0.0, trace=0.8),
     pfc=pfc_.PFCConfig(weight=0.0),
 )
-CORNER = (1, 7)  # the top-right open cell of every maze
-DISTANCE_BINS = (0, 3, 6, 9, 13)  # Manhattan distance of the cheese from CORNER: [lo, hi)
-NEAR, FAR = 3, 6  # near: distance < 3; far: distance >= 6
+START = (MAZE.size[0] - 2, 1)  # the bottom-left square, where the paths of the analysis begin
+CORNER = (1, MAZE.size[1] - 2)  # the top-right square of every maze
+NEAR, FAR = 2, 5  # path distance from the decision square to the cheese: near ≤ 2, far ≥ 5
+STEPS = np.asarray(MOVES[:4])  # up, right, down, left
+CONDITIONS = {"corner-trained": "train", "random-trained": "test"}  # condition: training phase
 
 
 @cache
@@ -101,99 +121,105 @@ def world() -> World:
 
 class Config(ExperimentConfig):
     population: int = 8
-    train_steps: int = 8000
+    train_steps: int = 32000  # the cheese's influence forms slowly (push 0.02 logits at 8000)
     chunk: int = 2000  # ticks per compiled chunk (one compilation serves both conditions)
-    episodes: int = 48  # test episodes per agent
-    probe_mazes: int = 16  # mazes whose every open cell is a probe state
+    decision_mazes: int = 512  # test mazes drawn for decision squares (about half have one)
+    probe_mazes: int = 32  # mazes whose every open square is a probe state for the influences
+    test_steps: int = 1000  # closed-loop ticks per mouse for the cheese rate (≥ 25 episodes)
 
 
-# ----------------------------------------------------------------------------- training
+# ----------------------------------------------------------------------------- the mice
+def condition_key(key: jax.Array, condition: str) -> jax.Array:
+    """The training key of a condition, so that other experiments can study the same mice."""
+    return jax.random.fold_in(key, list(CONDITIONS).index(condition))
+
+
 def train_agents(
     key: jax.Array, n_agents: int, n_steps: int, chunk: int, phase: str = "train"
-) -> tuple[agent_.AgentState, tuple[float, float]]:
-    """Agents trained in the maze with `phase`'s cheese placement (the "test" phase puts it
-    anywhere: the contrast condition). Returns them and their cheese rate per episode in the
-    first and the last quarter of training (how much they learned)."""
+) -> agent_.AgentState:
+    """Mice trained in the maze with `phase`'s cheese placement (the "test" phase puts it
+    anywhere: the contrast condition)."""
     w = world()
-    life = population.train(w, w.default_params(phase), BRAIN, key, n_agents, n_steps,
-                            chunk=chunk)  # fmt: skip
-    perf, done = np.asarray(life.log.performance), np.asarray(life.log.done)
-    quarter = max(n_steps // 4, 1)
-
-    def rate(ticks: slice) -> float:
-        return float(perf[ticks].sum() / max(done[ticks].sum(), 1))
-
-    return life.agents, (rate(slice(None, quarter)), rate(slice(-quarter, None)))
+    return population.train(w, w.default_params(phase), BRAIN, key, n_agents, n_steps,
+                            chunk=chunk).agents  # fmt: skip
 
 
-# ----------------------------------------------------------------------------- test episodes
-def in_region(pos: jax.Array, region: jax.Array) -> jax.Array:
-    """Whether cells (..., 2) lie in a region given as [r0, r1, c0, c1) in cells."""
-    r0, r1, c0, c1 = region
-    return (pos[..., 0] >= r0) & (pos[..., 0] < r1) & (pos[..., 1] >= c0) & (pos[..., 1] < c1)
-
-
-@partial(jax.jit, static_argnames="n_episodes")
-def _episodes(
-    agents: agent_.AgentState, params: EnvParams, key: jax.Array, offset: jax.Array,
-    n_episodes: int,
-) -> dict[str, jax.Array]:  # fmt: skip
-    """Frozen-policy episodes, (agents, episodes): did the mouse visit the top-right region,
-    eat the cheese, and where was the cheese. `offset` (agents, Z) is added to each latent."""
+def newborns(key: jax.Array, n_agents: int) -> agent_.AgentState:
+    """The mice `train_agents(key, …)` trains, as they were at birth."""
     w = world()
-    region = params.slot_region[0]  # the training slot's region: the top right, in cells
-
-    def episode(agent, offset, key):
-        k_reset, k_run = jax.random.split(key)
-        obs, state = w.reset(k_reset, params)
-        cheese = state.slot_pos[1]
-
-        def tick(carry, key):
-            obs, state, alive, corner, eaten = carry
-            k_act, k_env = jax.random.split(key)
-            action = jax.random.categorical(k_act, steered_logits(BRAIN, agent, obs, offset))
-            obs, state, _, perf, done = w.step_env(k_env, state, action, params)
-            corner = corner | (alive & in_region(state.pos, region))
-            eaten = eaten | (alive & (perf > 0))
-            return (obs, state, alive & ~done, corner, eaten), None
-
-        init = (obs, state, jnp.bool_(True), jnp.bool_(False), jnp.bool_(False))
-        keys = jax.random.split(k_run, MAZE.max_steps)
-        (_, _, _, corner, eaten), _ = jax.lax.scan(tick, init, keys)
-        return {"corner": corner, "cheese": eaten, "cheese_row": cheese[0],
-                "cheese_col": cheese[1]}  # fmt: skip
-
-    n = offset.shape[0]
-    keys = jax.random.split(key, (n, n_episodes))
-    per_agent = jax.vmap(episode, in_axes=(None, None, 0))
-    return jax.vmap(per_agent)(agents, offset, keys)
+    k_start, _ = jax.random.split(key)
+    return population.start(w, w.default_params("train"), BRAIN, k_start, n_agents)[0]
 
 
-def frozen_episodes(agents: agent_.AgentState, key: jax.Array, n_episodes: int) -> pd.DataFrame:
-    """One row per (agent, test episode) with the cheese anywhere; steered by any active
-    `shardlab.analysis.steering.steer` block on the latent "z"."""
-    n = agents.action.shape[0]
-    offset = current_offset("z", agents.goal.shape)
-    out = _episodes(agents, world().default_params("test"), key, jnp.asarray(offset, jnp.float32),
-                    n_episodes)  # fmt: skip
-    df = pd.DataFrame({k: np.asarray(v).reshape(-1) for k, v in out.items()})
-    df.insert(0, "agent", np.repeat(np.arange(n), n_episodes))
-    df["distance"] = (df["cheese_row"] - CORNER[0]).abs() + (df["cheese_col"] - CORNER[1]).abs()
-    return df
+def cheese_rate(agents: agent_.AgentState, key: jax.Array, phase: str, steps: int) -> np.ndarray:
+    """(N,) fraction of closed-loop episodes, learning off, in which each mouse ate the cheese."""
+    w = world()
+    life = probes.rollout(w, w.default_params(phase), BRAIN, agents, key, steps, learn=False,
+                          chunk=steps)  # fmt: skip
+    return probes.reach_rate(life.log)
+
+
+def logits(agents: agent_.AgentState, obs: jax.Array) -> np.ndarray:
+    """(N, M, A) each mouse's policy logits on each observation (its terms over the temperature)."""
+    terms = probes.policy_terms(BRAIN, agents, obs)
+    return np.asarray(sum(terms)) / BRAIN.basal_ganglia.temperature
+
+
+# ----------------------------------------------------------------------------- maze geometry
+def path_distances(walls: np.ndarray, sources: np.ndarray) -> np.ndarray:
+    """(M, H, W) breadth-first path lengths through each maze (M, H, W) from its source square
+    (M, 2); walls and unreachable squares are inf."""
+    m = walls.shape[0]
+    dist = np.full(walls.shape, np.inf)
+    dist[np.arange(m), sources[:, 0], sources[:, 1]] = 0.0
+    while True:
+        pad = np.pad(dist, ((0, 0), (1, 1), (1, 1)), constant_values=np.inf)
+        around = np.minimum.reduce([pad[:, :-2, 1:-1], pad[:, 2:, 1:-1], pad[:, 1:-1, :-2],
+                                    pad[:, 1:-1, 2:]])  # fmt: skip
+        new = np.where(walls, np.inf, np.minimum(dist, around + 1))
+        if np.array_equal(new, dist):
+            return dist
+        dist = new
+
+
+def _neighbours(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    nxt = cells[:, None, :] + STEPS[None]
+    return nxt[..., 0], nxt[..., 1]
+
+
+def steps_toward(dist: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    """(M, 4) which steps from each maze's square (M, 2) shorten its path distance `dist`."""
+    rows, cols = _neighbours(cells)
+    m = np.arange(len(cells))[:, None]
+    return dist[m, rows, cols] < dist[m[:, 0], cells[:, 0], cells[:, 1]][:, None]
+
+
+def open_steps(walls: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    """(M, 4) which steps from each maze's square lead onto an open square."""
+    rows, cols = _neighbours(cells)
+    return ~walls[np.arange(len(cells))[:, None], rows, cols]
+
+
+def decision_square(walls: np.ndarray, cheese: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each maze's decision square (M, 2), the one square on the paths between start, cheese and
+    corner, and whether the paths fork there (it is neither the cheese nor the corner)."""
+    corner = np.broadcast_to(CORNER, cheese.shape)
+    total = (path_distances(walls, cheese) + path_distances(walls, corner)
+             + path_distances(walls, np.broadcast_to(START, cheese.shape)))  # fmt: skip
+    flat = total.reshape(len(walls), -1).argmin(1)
+    square = np.stack(np.unravel_index(flat, walls.shape[1:]), -1)
+    return square, (square != cheese).any(1) & (square != corner).any(1)
 
 
 # ----------------------------------------------------------------------------- probe states
 def maze_states(key: jax.Array, n_mazes: int) -> tuple[EnvState, pd.DataFrame]:
-    """Test-phase mazes (cheese anywhere) with the mouse placed on every open cell: a batch of
+    """Test-phase mazes (cheese anywhere) with the mouse placed on every open square: a batch of
     states and a table (maze, row, col, cheese_row, cheese_col) describing each."""
     _, fresh = world().reset_batch(key, n_mazes, world().default_params("test"))
     walls, cheese = np.asarray(fresh.walls), np.asarray(fresh.slot_pos[:, 1])
     maze, row, col = np.nonzero(~walls)
-    index = jnp.asarray(maze)
-    states = jax.tree.map(lambda x: x[index], fresh)
-    cells = jnp.asarray(np.stack([row, col], -1), jnp.int32)
-    both = states.slot_pos.at[:, 0].set(states.slot_pos[:, 1])  # the cheese in either phase
-    states = replace(states, pos=cells, slot_pos=both)
+    states = jax.tree.map(lambda x: x[jnp.asarray(maze)], fresh)
+    states = replace(states, pos=jnp.asarray(np.stack([row, col], -1), jnp.int32))
     table = pd.DataFrame({"maze": maze, "row": row, "col": col, "cheese_row": cheese[maze, 0],
                           "cheese_col": cheese[maze, 1]})  # fmt: skip
     return states, table
@@ -207,21 +233,6 @@ def observe(states: EnvState, cheese_shown: jax.Array) -> jax.Array:
     return jax.vmap(world().observe, in_axes=(0, None))(states, params)
 
 
-@jax.jit
-def _probabilities(agents: agent_.AgentState, obs: jax.Array, offset: jax.Array) -> jax.Array:
-    def one(agent, offset):
-        logits = jax.vmap(lambda o: steered_logits(BRAIN, agent, o, offset))(obs)
-        return jax.nn.softmax(logits, -1)
-
-    return jax.vmap(one)(agents, offset)
-
-
-def action_probabilities(agents: agent_.AgentState, obs: jax.Array) -> np.ndarray:
-    """(agents, M, A) policy of each agent on each observation, steered by any active block."""
-    offset = jnp.asarray(current_offset("z", agents.goal.shape), jnp.float32)
-    return np.asarray(_probabilities(agents, obs, offset))
-
-
 def cheese_visible(table: pd.DataFrame) -> np.ndarray:
     r = MAZE.view_radius
     return ((table.cheese_row - table.row).abs() <= r).to_numpy() & (
@@ -229,70 +240,137 @@ def cheese_visible(table: pd.DataFrame) -> np.ndarray:
     ).to_numpy()
 
 
-def probe_r2(latents: np.ndarray, table: pd.DataFrame) -> tuple[float, float]:
-    """Mean held-out R² over agents of linear probes z → the cheese's offset from the mouse (on
-    states where it is in view: the cheese influence's input) and z → the mouse's row and
-    column (where the top right lies: the corner influence's input)."""
-    vis = cheese_visible(table)
-    offset = np.stack([table.cheese_row - table.row, table.cheese_col - table.col], -1)[vis]
-    position = table[["row", "col"]].to_numpy(float)
-    cheese_r2 = [np.nanmean(shards.probe(z[vis], offset).r2) for z in latents]
-    position_r2 = [np.nanmean(shards.probe(z, position).r2) for z in latents]
-    return float(np.mean(cheese_r2)), float(np.mean(position_r2))
+class Decisions(NamedTuple):
+    """The mouse on the decision square of each of some test mazes (every maze is kept, so the
+    arrays have one shape whatever the draw: a mask says where the paths fork)."""
+
+    obs: jax.Array  # (M, O), the cheese shown
+    fork: np.ndarray  # (M,) the paths fork there (the cheese is not on the corner's path)
+    path_distance: np.ndarray  # (M,) from the square to the cheese, through the maze
+    cheese_step: np.ndarray  # (M,) the step onto the cheese's branch
+    corner_step: np.ndarray  # (M,) the step onto the corner's branch
 
 
-def expected_moves(probs: np.ndarray) -> np.ndarray:
-    """(..., 2) expected (row, col) displacement under action probabilities (..., A)."""
-    return probs @ np.asarray(MOVES, float)
+def decisions(key: jax.Array, n_mazes: int) -> Decisions:
+    _, fresh = world().reset_batch(key, n_mazes, world().default_params("test"))
+    walls, cheese = np.asarray(fresh.walls), np.asarray(fresh.slot_pos[:, 1])
+    square, fork = decision_square(walls, cheese)
+    to_cheese = path_distances(walls, cheese)
+    to_corner = path_distances(walls, np.broadcast_to(CORNER, cheese.shape))
+    states = replace(fresh, pos=jnp.asarray(square, jnp.int32))
+    m = np.arange(n_mazes)
+    return Decisions(observe(states, jnp.ones(n_mazes, bool)), fork,
+                     to_cheese[m, square[:, 0], square[:, 1]],
+                     steps_toward(to_cheese, square).argmax(1),
+                     steps_toward(to_corner, square).argmax(1))  # fmt: skip
+
+
+def choice(logits: np.ndarray, d: Decisions) -> np.ndarray:
+    """(N, M) P(step onto the cheese's branch | step onto the cheese's or the corner's)."""
+    m = np.arange(len(d.cheese_step))
+    return 1.0 / (1.0 + np.exp(logits[:, m, d.corner_step] - logits[:, m, d.cheese_step]))
+
+
+class Influences(NamedTuple):
+    """Every open square of some test mazes, the cheese shown and removed, and where each
+    influence is read."""
+
+    shown: jax.Array  # (M, O)
+    removed: jax.Array
+    toward_cheese: np.ndarray  # (M, 4) the step along the path to the cheese
+    toward_corner: np.ndarray
+    open: np.ndarray  # (M, 4) the steps onto open squares
+    cheese_context: np.ndarray  # (M,) the cheese in view, and its step not the corner's
+    corner_context: np.ndarray  # (M,) not on the corner
+
+
+def influence_states(states: EnvState, table: pd.DataFrame) -> Influences:
+    """The influences' probe states from `maze_states`."""
+    walls = np.asarray(states.walls)
+    cells = table[["row", "col"]].to_numpy()
+    cheese = table[["cheese_row", "cheese_col"]].to_numpy()
+    toward_cheese = steps_toward(path_distances(walls, cheese), cells)
+    toward_corner = steps_toward(path_distances(walls, np.broadcast_to(CORNER, cells.shape)),
+                                 cells)  # fmt: skip
+    apart = (toward_cheese != toward_corner).any(1) & toward_cheese.any(1)
+    shown = jnp.ones(len(table), bool)
+    return Influences(observe(states, shown), observe(states, ~shown), toward_cheese,
+                      toward_corner, open_steps(walls, cells), cheese_visible(table) & apart,
+                      toward_corner.any(1))  # fmt: skip
+
+
+def push(logits: np.ndarray, toward: np.ndarray, open_: np.ndarray, where: np.ndarray
+         ) -> np.ndarray:  # fmt: skip
+    """(N,) each mouse's mean push toward a goal over the states `where`: the logit of the step
+    toward it minus the mean logit of the other open steps (states with none are left out)."""
+    steps = logits[..., :4]
+    others = open_ & ~toward
+    keep = where & toward.any(1) & others.any(1)
+    ahead = (steps * toward).sum(-1) / np.maximum(toward.sum(-1), 1)
+    rest = (steps * others).sum(-1) / np.maximum(others.sum(-1), 1)
+    return (ahead - rest)[:, keep].mean(-1)
 
 
 # ----------------------------------------------------------------------------- the experiment
-CONDITIONS = {"corner-trained": "train", "random-trained": "test"}  # condition: training phase
-FIELD_CHEESE = {"cheese top right": CORNER, "cheese bottom right": (7, 7)}
+FIELD_CHEESE = {"cheese bottom right": (MAZE.size[0] - 2, MAZE.size[1] - 2), "cheese top left":
+                (1, 1)}  # fmt: skip
+
+
+def field_states(states: EnvState, table: pd.DataFrame) -> tuple[jax.Array, pd.DataFrame]:
+    """Every open square of the first maze of `maze_states` with the cheese at each
+    `FIELD_CHEESE` placement: their observations and a table (cheese, row, col, cheese_row,
+    cheese_col)."""
+    first = np.flatnonzero(table.maze == 0)
+    states, table = jax.tree.map(lambda x: x[first], states), table.iloc[first]
+    obs, tables = [], []
+    for label, cell in FIELD_CHEESE.items():
+        at = jnp.broadcast_to(jnp.asarray(cell), states.slot_pos.shape)
+        obs.append(observe(replace(states, slot_pos=at), jnp.ones(len(table), bool)))
+        tables.append(table.assign(cheese=label, cheese_row=cell[0], cheese_col=cell[1]))
+    return jnp.concatenate(obs), pd.concat(tables, ignore_index=True).drop(columns="maze")
 
 
 def run(config: Config, seed: int) -> dict[str, pd.DataFrame]:
     key = jax.random.key(seed)
-    k_states, k_field = jax.random.split(jax.random.fold_in(key, 99))
-    states, table = maze_states(k_states, config.probe_mazes)
-    obs = observe(states, jnp.ones(len(table), bool))
-    curves, summary, field = [], [], []
-    for i, (condition, phase) in enumerate(CONDITIONS.items()):
-        k_train, k_test = jax.random.split(jax.random.fold_in(key, i))
-        agents, (early, late) = train_agents(k_train, config.population, config.train_steps,
-                                             config.chunk, phase)  # fmt: skip
-        episodes = frozen_episodes(agents, k_test, config.episodes)
-        episodes["bin"] = np.digitize(episodes.distance, DISTANCE_BINS) - 1
-        for b, df in episodes.groupby("bin"):
-            curves.append({"condition": condition, "bin": int(b), "n": len(df),
-                           "corner": df.corner.mean(), "cheese": df.cheese.mean()})  # fmt: skip
-        far, near = episodes[episodes.distance >= FAR], episodes[episodes.distance < NEAR]
-        r2_cheese, r2_position = probe_r2(population.latents(agents, obs), table)
-        summary.append({
-            "condition": condition, "early_cheese_rate": early, "late_cheese_rate": late,
-            "corner_far": far.corner.mean(), "cheese_far": far.cheese.mean(),
-            "corner_near": near.corner.mean(), "cheese_near": near.cheese.mean(),
-            "r2_cheese": r2_cheese, "r2_position": r2_position,
-        })  # fmt: skip
-        field.append(_field(agents, k_field).assign(condition=condition))
-    return {"summary": pd.DataFrame(summary), "curves": pd.DataFrame(curves),
-            "field": pd.concat(field, ignore_index=True)}  # fmt: skip
+    k_decide, k_probe, k_loop = jax.random.split(jax.random.fold_in(key, 99), 3)
+    squares = decisions(k_decide, config.decision_mazes)
+    states, table = maze_states(k_probe, config.probe_mazes)
+    probe = influence_states(states, table)
+    field_obs, field_table = field_states(states, table)
+    # One batch of every probe observation, so each population's policy is one compiled call.
+    parts = (squares.obs, probe.shown, probe.removed, field_obs)
+    cuts = np.cumsum([len(p) for p in parts])[:-1]
+    obs = jnp.concatenate(parts)
 
+    chosen, fields, summary = [], [], []
 
-def _field(agents: agent_.AgentState, key: jax.Array) -> pd.DataFrame:
-    """Agent 0's expected move on every open cell of one fixed maze, cheese at two places."""
-    states, table = maze_states(key, 1)
-    rows = []
-    for label, cell in FIELD_CHEESE.items():
-        at = jnp.broadcast_to(jnp.asarray(cell), states.slot_pos.shape)
-        placed = replace(states, slot_pos=at)
-        probs = action_probabilities(
-            jax.tree.map(lambda x: x[:1], agents), observe(placed, jnp.ones(len(table), bool))
-        )[0]
-        move = expected_moves(probs)
-        rows.append(table.assign(cheese=label, cheese_row=cell[0], cheese_col=cell[1],
-                                 d_row=move[:, 0], d_col=move[:, 1]))  # fmt: skip
-    return pd.concat(rows, ignore_index=True)
+    def measure(condition: str, agents: agent_.AgentState) -> dict[str, float]:
+        """The choices, the vector field and the two influences of a population."""
+        at_square, shown, removed, field = np.split(logits(agents, obs), cuts, axis=1)
+        p_cheese = choice(at_square, squares).mean(0)[squares.fork]
+        chosen.append(pd.DataFrame({"condition": condition, "choice": p_cheese,
+                                    "path_distance": squares.path_distance[squares.fork]}))
+        move = softmax(field, -1).mean(0) @ np.asarray(MOVES, float)
+        fields.append(field_table.assign(condition=condition, d_row=move[:, 0],
+                                         d_col=move[:, 1]))
+        return {"condition": condition,
+                "cheese_push": float(push(shown - removed, probe.toward_cheese, probe.open,
+                                          probe.cheese_context).mean()),
+                "corner_push": float(push(removed, probe.toward_corner, probe.open,
+                                          probe.corner_context).mean())}  # fmt: skip
+
+    for condition, phase in CONDITIONS.items():
+        k_train = condition_key(key, condition)
+        agents = train_agents(k_train, config.population, config.train_steps, config.chunk, phase)
+        born = newborns(k_train, config.population)
+        rates = [float(cheese_rate(a, k_loop, phase, config.test_steps).mean())
+                 for a in (agents, born)]  # the same episode keys: paired  # fmt: skip
+        summary.append({**measure(condition, agents), "cheese_rate": rates[0],
+                        "untrained_cheese_rate": rates[1]})  # fmt: skip
+        if condition == "corner-trained":
+            summary.append(measure("untrained", born))
+    return {"summary": pd.DataFrame(summary), "decisions": pd.concat(chosen, ignore_index=True),
+            "field": pd.concat(fields, ignore_index=True)}  # fmt: skip
 
 
 def _by_condition(tables: dict[str, pd.DataFrame], column: str) -> pd.DataFrame:
@@ -300,57 +378,110 @@ def _by_condition(tables: dict[str, pd.DataFrame], column: str) -> pd.DataFrame:
     return tables["summary"].pivot(index="seed", columns="condition", values=column)
 
 
+def _choices(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """seed × (condition, near/far) mean P(cheese's branch) at the decision square."""
+    d = tables["decisions"]
+    band = np.where(d.path_distance <= NEAR, "near", np.where(d.path_distance >= FAR, "far", ""))
+    d = d.assign(band=band)[band != ""]
+    return d.groupby(["seed", "condition", "band"])["choice"].mean().unstack(["condition", "band"])
+
+
 def evaluate(tables: dict[str, pd.DataFrame], config: Config) -> list[ClaimResult]:
-    corner_far = _by_condition(tables, "corner_far")
-    trained = tables["summary"][tables["summary"].condition == "corner-trained"]
-    # Margins: 0.05 in probability (one episode in twenty) for both behavioural effects, and a
-    # held-out R² of 0.05 for "decodable" (5% of an input's variance read linearly from z).
-    # The two conditions draw their own keys (unpaired); the near/far split and the probes are
-    # measured on one population's own episodes and latents.
+    c = _choices(tables)
+    cheese, corner = _by_condition(tables, "cheese_push"), _by_condition(tables, "corner_push")
+    rate = _by_condition(tables, "cheese_rate")
+    untrained_rate = _by_condition(tables, "untrained_cheese_rate")
+    # Margins: 0.05 in probability (one choice in twenty) for the choices, 0.1 logits (odds
+    # ×1.1) for the influences. The two conditions draw their own keys (unpaired); near/far,
+    # and the mice against themselves at birth, are paired within a seed.
     tests = [
-        superiority("P(top right | cheese far): corner-trained − random-trained",
-                    corner_far["corner-trained"], corner_far["random-trained"], margin=0.05),
-        superiority("corner-trained P(cheese | near) − P(cheese | far)", trained.cheese_near,
-                    trained.cheese_far, margin=0.05, paired=True),
-        superiority("probe R² of the cheese's offset", trained.r2_cheese, margin=0.05),
-        superiority("probe R² of the mouse's position", trained.r2_position, margin=0.05),
+        superiority("P(corner's branch | cheese far): corner-trained − random-trained",
+                    1 - c["corner-trained", "far"], 1 - c["random-trained", "far"], margin=0.05),
+        superiority("corner-trained P(cheese's branch | near) − P(cheese's branch | far)",
+                    c["corner-trained", "near"], c["corner-trained", "far"], margin=0.05,
+                    paired=True),
+        superiority("cheese's push toward the cheese (logits): corner-trained − untrained",
+                    cheese["corner-trained"], cheese["untrained"], margin=0.1, paired=True),
+        superiority("cheese-free push toward the corner (logits): corner-trained − random-trained",
+                    corner["corner-trained"], corner["random-trained"], margin=0.1),
     ]  # fmt: skip
-    learned = precondition("corner-trained cheese rate rose over training",
-                           trained.late_cheese_rate, trained.early_cheese_rate, paired=True)
-    return [judge(S2, tests, [learned], n=len(corner_far))]
+    learned = precondition("corner-trained cheese rate − untrained (the same mice at birth)",
+                           rate["corner-trained"], untrained_rate["corner-trained"],
+                           paired=True)  # fmt: skip
+    detail = (
+        f"cheese rate in their training mazes: corner-trained {rate['corner-trained'].mean():.3f}"
+        f" (untrained {untrained_rate['corner-trained'].mean():.3f}), random-trained "
+        f"{rate['random-trained'].mean():.3f} (untrained "
+        f"{untrained_rate['random-trained'].mean():.3f}); P(cheese's branch) near/far: "
+        + ", ".join(
+            f"{k} {c[k, 'near'].mean():.2f}/{c[k, 'far'].mean():.2f}" for k in CONDITIONS
+        )
+    )
+    return [judge(S2, tests, [learned], n=len(c), detail=detail)]
+
+
+# ----------------------------------------------------------------------------- figures
+def _fields(tables: dict[str, pd.DataFrame], out: Path) -> Path:
+    """Corner-trained, random-trained and difference vector fields, first seed, with the
+    decision square (×) and the corner (☆). Each panel's arrows are scaled so its longest is
+    0.9 of a square (its length, in squares per step, is in the panel's corner)."""
+    field = tables["field"][tables["field"].seed == tables["field"].seed.min()]
+    fig, axes = plt.subplots(len(FIELD_CHEESE), 3, figsize=(11, 3.8 * len(FIELD_CHEESE)),
+                             squeeze=False)  # fmt: skip
+    for row, (label, df) in zip(axes, field.groupby("cheese", sort=False), strict=True):
+        by = {k: g.sort_values(["row", "col"]) for k, g in df.groupby("condition")}
+        corner, rand = by["corner-trained"], by["random-trained"]
+        diff = corner.assign(d_row=corner.d_row.to_numpy() - rand.d_row.to_numpy(),
+                             d_col=corner.d_col.to_numpy() - rand.d_col.to_numpy())  # fmt: skip
+        walls = np.ones(MAZE.size, bool)
+        walls[corner.row, corner.col] = False
+        cheese = np.array([[corner.cheese_row.iloc[0], corner.cheese_col.iloc[0]]])
+        square, _ = decision_square(walls[None], cheese)
+        panels = (("corner-trained", corner, "#c44e52"), ("random-trained", rand, "#4c72b0"),
+                  ("corner − random", diff, "k"))  # fmt: skip
+        for ax, (title, g, colour) in zip(row, panels, strict=True):
+            longest = max(float(np.hypot(g.d_row, g.d_col).max()), 1e-9)
+            ax.imshow(walls, cmap="Greys", vmin=0, vmax=1.5)
+            ax.quiver(g.col, g.row, g.d_col, -g.d_row, angles="xy", scale_units="xy",
+                      scale=longest / 0.9, color=colour)  # fmt: skip
+            ax.scatter(cheese[0, 1], cheese[0, 0], s=150, c="gold", edgecolors="k", zorder=3)
+            ax.scatter(CORNER[1], CORNER[0], s=150, c="none", edgecolors="k", marker="*")
+            ax.scatter(square[0, 1], square[0, 0], s=80, c="k", marker="x", zorder=3)
+            ax.text(0, MAZE.size[0] - 1, f"longest {longest:.2f}", fontsize=8, color="w",
+                    va="center")  # fmt: skip
+            ax.set(title=title, xticks=[], yticks=[])
+        row[0].set_ylabel(label)
+    fig.suptitle(f"Mean expected move of the seed-{int(field.seed.min())} mice on every square")
+    return plots.save(fig, out / "vector_fields.png")
 
 
 def figures(tables: dict[str, pd.DataFrame], config: Config, out: Path) -> list[Path]:
-    paths = [out / "vector_field.png", out / "distance_curves.png"]
-    field = tables["field"]
-    field = field[(field.seed == field.seed.min()) & (field.condition == "corner-trained")]
-    fig, axes = plt.subplots(1, len(FIELD_CHEESE), figsize=(4 * len(FIELD_CHEESE), 4))
-    for ax, (label, df) in zip(axes, field.groupby("cheese", sort=False), strict=True):
-        walls = np.ones(MAZE.size, bool)
-        walls[df.row, df.col] = False
-        ax.imshow(walls, cmap="Greys", vmin=0, vmax=1.5)
-        ax.quiver(df.col, df.row, df.d_col, -df.d_row, angles="xy", scale_units="xy", scale=1,
-                  color="#4c72b0")  # fmt: skip
-        ax.scatter(df.cheese_col.iloc[0], df.cheese_row.iloc[0], s=150, c="gold",
-                   edgecolors="k", marker="o", zorder=3)  # fmt: skip
-        ax.set(title=f"{label} (seed {int(field.seed.min())}, agent 0)", xticks=[], yticks=[])
-    fig.suptitle("Expected move on every open square (corner-trained mouse)")
-    plots.save(fig, paths[0])
+    d = tables["decisions"]
+    top = 7  # path distances of 7 and more share a bin
+    d = d.assign(distance=np.minimum(d.path_distance, top))
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    for condition, colour in (("corner-trained", "#c44e52"), ("random-trained", "#4c72b0"),
+                              ("untrained", "#999999")):  # fmt: skip
+        per_seed = d[d.condition == condition].groupby(["seed", "distance"])["choice"].mean()
+        plots.band(ax, per_seed.unstack(), colour, condition)
+    for x in (NEAR + 0.5, FAR - 0.5):
+        ax.axvline(x, color="k", lw=0.6, ls=":")
+    ax.set_xticks(range(1, top + 1), [*map(str, range(1, top)), f"{top}+"])
+    ax.set(xlabel="path distance from the decision square to the cheese",
+           ylabel="P(cheese's branch | a branch)",
+           title="Choice at the decision square (95% CI over seeds)")  # fmt: skip
+    ax.legend()
+    choice_path = plots.save(fig, out / "decision_square.png")
 
-    curves = tables["curves"]
-    labels = [f"[{lo},{hi})" for lo, hi in zip(DISTANCE_BINS[:-1], DISTANCE_BINS[1:], strict=True)]
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5), sharey=True)
-    for ax, condition in zip(axes, CONDITIONS, strict=True):
-        for outcome, color in (("corner", "#dd8452"), ("cheese", "#4c72b0")):
-            per_seed = curves[curves.condition == condition].pivot(index="seed", columns="bin",
-                                                                    values=outcome)  # fmt: skip
-            plots.band(ax, per_seed, color, f"P(reach {outcome})")
-        ax.set_xticks(range(len(labels)), labels)
-        ax.set(title=condition, xlabel="cheese distance from the top-right corner")
-    axes[0].set_ylabel("probability per test episode")
-    axes[0].legend()
-    plots.save(fig, paths[1])
-    return paths
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    order = ["corner-trained", "random-trained", "untrained"]
+    for ax, (column, label) in zip(axes, (("cheese_push", "cheese's push toward the cheese"),
+                                          ("corner_push", "cheese-free push toward the corner")),
+                                   strict=True):  # fmt: skip
+        plots.bars(ax, _by_condition(tables, column), order, "logits")
+        ax.set_title(label)
+    fig.suptitle("The two influences, read from the policy (95% bootstrap CI over seeds)")
+    return [_fields(tables, out), choice_path, plots.save(fig, out / "influences.png")]
 
 
 EXPERIMENT = register(
@@ -364,8 +495,9 @@ EXPERIMENT = register(
             "population": 4,
             "train_steps": 200,
             "chunk": 100,
-            "episodes": 8,
+            "decision_mazes": 64,
             "probe_mazes": 4,
+            "test_steps": 100,
         },
         claims=(S2,),
         run=run,

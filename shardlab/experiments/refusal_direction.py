@@ -1,21 +1,31 @@
 """Mean-difference steering (R6), the refusal-direction analogue: one direction in the agent's
-latent, computed from contrasting inputs, switches a learned behaviour on and off.
+activations, computed from contrasting inputs, switches a learned behaviour on and off.
 
-Brain agents learn to forage (catalog world "foraging"). The behaviour is "step up", which a
-forager does when the nearest food lies above it and not when it lies below. As the refusal
-direction is the difference of mean activations on harmful and harmless prompts, the steering
-vector here is the difference of mean latents z on observations with food above and observations
-with food below (`analysis.steering.mean_difference`, one vector per agent, from probe states).
-Adding c·d to z (`steering.steer` / `steered_logits`) should switch the behaviour on where it was
-off (food below, c = +1) and subtracting it should switch it off where it was on (food above,
-c = −1); random directions of the same norm (`steering.random_like`) should not.
+Brain agents learn to forage (catalog world "foraging"). The behaviour is stepping up toward food,
+which a forager does when food lies above it and not when it lies below. As the refusal direction
+is the difference of mean activations on harmful and harmless prompts, the steering direction
+here is, per agent, the mean pre-activation on observations with food above minus the mean on
+observations with food below (`analysis.steering.mean_difference`, from sampled probe states).
+It is added at the pre-activation, before the latent's tanh, where its effect depends on the
+state (on z, which the actor reads linearly, it would be a constant logit shift).
 
-The switch effect of a vector is P(up | +1·d) − P(up | −1·d) over all probe states, the behaviour
-read from the agent's own action distribution (actor + habit prior) on frozen agents after
-training. Verdict: switch effect of the mean-difference direction − mean switch effect of the
-random directions, paired over seeds. c = ±1 is fixed in advance: it moves the mean "food above"
-latent onto the mean "food below" one. The planner is off (`PFCConfig(weight=0)`) to keep compile
-time down; it would add plan scores that the steering offset also reaches.
+Closed loop, learning off: the agent stands in the middle of the room with one food in view,
+above it (rows 1–2 above, within two columns), below it, or beside it (the same row); an episode
+ends when it eats or after `REACH_TICKS` ticks. The outcome is the switch, reach(food above) −
+reach(food below): adding c·d (c > 0) should switch stepping up on where it was off (food below
+is reached less), subtracting it should switch it off where it was on (food above is reached
+less). The tests (`_steering`): the direction's effect, switch(+c*) − switch(−c*), beats the 95th
+percentile of 20 random directions of equal norm per seed, by a margin across seeds; Spearman
+ρ(c, switch) ≥ 0.8; and the other context (reach of food beside) and the other actions (the
+rate of every action but up and down, with food above or below) change by less than the margin:
+a switch between up and down would leave both alone. Precondition: unsteered agents reach the
+food above and below more often than the same agents at birth.
+
+c = ±1 moves the mean "food below" pre-activation onto the mean "food above" one (and back): the
+contrast's own size, fixed in advance as c*, as the refusal direction is added at coefficient 1.
+(Past it, at ±2, the agent is pushed beyond either mean and the switch falls again: measured.)
+The planner is off (`PFCConfig(weight=0)`) to keep compile time down; it would add plan scores
+that the steering offset also reaches.
 """
 
 from __future__ import annotations
@@ -24,35 +34,39 @@ from dataclasses import replace
 from pathlib import Path
 
 import jax
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 from pydantic import PositiveInt
 
-from shardlab.analysis import shards, steering
-from shardlab.analysis.verdicts import Claim, ClaimResult, judge, superiority
+from shardlab.analysis import probes, shards, steering
+from shardlab.analysis.verdicts import Claim, ClaimResult, judge, precondition
 from shardlab.brain import agent, population
-from shardlab.experiments import plots
+from shardlab.experiments import _steering
 from shardlab.experiments.base import Experiment, ExperimentConfig
 from shardlab.experiments.registry import register
 from shardlab.worlds import make
+from shardlab.worlds.engine import EnvParams
 from shardlab.worlds.scenario import ACTIONS
 
 R6 = Claim(
     id="R6",
     claim="Mean-difference steering (refusal direction analogue)",
     prediction="adding / subtracting the mean-difference direction of 'food above' vs 'food "
-    "below' latents switches the agent's step-up behaviour on / off; random directions of equal "
-    "norm do not",
+    "below' pre-activations switches stepping up toward food on / off, closed loop, with a "
+    "monotone dose–response, more than random directions of equal norm, and without changing "
+    "the approach to food beside the agent or its other actions",
     contrast="random directions of equal norm",
 )
 
 BRAIN = agent.AgentConfig(pfc=replace(agent.AgentConfig().pfc, weight=0.0))
-UP = ACTIONS.index("up")
-COEFFICIENTS = (-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0)
+COEFFICIENTS = (-1.0, -0.5, -0.25, 0.0, 0.25, 0.5, 1.0)
+OTHER = [ACTIONS.index(a) for a in ACTIONS if a not in ("up", "down")]  # not the switched ones
+CENTRE = (4, 4)  # where the agent stands in the 9×9 room
+# Where the food lies, as [row0, row1, col0, col1) cells: one or two rows above the centre, one
+# or two below, or in its row; always within the view (radius 2).
+CONTEXTS = {"above": (2, 4, 2, 7), "below": (5, 7, 2, 7), "beside": (4, 5, 2, 7)}
+REACH_TICKS = 8  # the food is at most four steps away
 
 
 class Config(ExperimentConfig):
@@ -60,105 +74,82 @@ class Config(ExperimentConfig):
     train_steps: PositiveInt = 6000
     chunk: PositiveInt = 2000
     probe_states: PositiveInt = 2000
-    random_directions: PositiveInt = 8
+    test_steps: PositiveInt = 400  # closed-loop ticks per agent, dose and context (≥ 50 episodes)
+
+
+def context(params: EnvParams, region: tuple[int, int, int, int]) -> EnvParams:
+    """The foraging world's parameters with the agent at the centre and one food in `region`
+    (the other food never appears); eating it ends the episode. Data only: every context runs
+    on the compiled program of the training world."""
+    food = make("foraging").scenario.kind_index("food")
+    regions = params.slot_region.at[0].set(jnp.asarray(region, jnp.int32))
+    never = jnp.full_like(params.appear, np.iinfo(np.int32).max).at[0].set(0)
+    return replace(params, slot_region=regions, appear=never, agent_at=jnp.asarray(CENTRE),
+                   terminal=params.terminal.at[food].set(True),
+                   max_steps=jnp.int32(REACH_TICKS))  # fmt: skip
 
 
 def run(config: Config, seed: int) -> dict[str, pd.DataFrame]:
     key = jax.random.key(seed)
-    k_train, k_probe, k_random = jax.random.split(key, 3)
+    k_train, k_probe, k_random, k_test, k_base = jax.random.split(key, 5)
     world = make("foraging")
     params = world.default_params("train")
     agents = population.train(world, params, BRAIN, k_train, config.population,
                               config.train_steps, chunk=config.chunk).agents  # fmt: skip
     obs = shards.sample_observations(world, params, k_probe, config.probe_states)
     feats = shards.world_features(world, obs)
-    # Masks over every probe state (not a subset), so each seed's arrays have one shape and the
-    # steered policy compiles once.
-    sets = {"food above": ((feats["food up"] > 0) & (feats["food down"] == 0)).to_numpy(),
-            "food below": ((feats["food down"] > 0) & (feats["food up"] == 0)).to_numpy()}
-    rows = []
-    for i, (one, z) in enumerate(zip(population.members(agents),
-                                     population.latents(agents, obs), strict=True)):  # fmt: skip
-        md = steering.mean_difference(z[sets["food above"]], z[sets["food below"]],
-                                      name="food above − food below")  # fmt: skip
-        vectors = {"mean-diff": md} | {
-            f"random {j}": steering.random_like(md, jax.random.fold_in(k_random, i * 1000 + j))
-            for j in range(config.random_directions)
-        }
-        for name, vector in vectors.items():
-            for c in COEFFICIENTS:
-                p_up = _p_up(one, obs, vector, c)
-                for state_set, mask in sets.items():
-                    rows.append(
-                        {"agent": i, "vector": name, "coefficient": c, "states": state_set,
-                         "p_up": float(p_up[mask].mean())}
-                    )  # fmt: skip
-    return {"behaviour": pd.DataFrame(rows)}
+    above = ((feats["food up"] > 0) & (feats["food down"] == 0)).to_numpy()
+    below = ((feats["food down"] > 0) & (feats["food up"] == 0)).to_numpy()
+    pre = steering.activations(agents, obs)
+    direction = steering.mean_difference(pre[:, above], pre[:, below], name="above − below")
+    offsets, labels = _steering.doses(direction, k_random, COEFFICIENTS)
+    metrics = {}
+    for name, region in CONTEXTS.items():
+        log = steering.dose_rollout(world, context(params, region), BRAIN, agents, k_test,
+                                    config.test_steps, offsets)  # fmt: skip
+        metrics[f"reach_{name}"] = probes.reach_rate(log)
+        metrics[f"other_{name}"] = np.isin(log.action, OTHER).mean(0)
+    doses = _steering.table(labels, **metrics)
+    doses = doses.assign(switch=doses.reach_above - doses.reach_below,
+                         other_actions=(doses.other_above + doses.other_below) / 2)  # fmt: skip
+    born = population.start(world, params, BRAIN, jax.random.split(k_train)[0],
+                            config.population)[0]  # the same agents at birth  # fmt: skip
+    summary = {"vector_norm": float(direction.norm.mean()),
+               "activation_norm": float(np.linalg.norm(pre, axis=-1).mean())}  # fmt: skip
+    for name in ("above", "below"):
+        for who, a in (("trained", agents), ("untrained", born)):
+            life = probes.rollout(world, context(params, CONTEXTS[name]), BRAIN, a, k_base,
+                                  config.test_steps, learn=False, chunk=config.test_steps)
+            summary[f"{who}_reach_{name}"] = float(probes.reach_rate(life.log).mean())
+    return {"doses": doses, "summary": pd.DataFrame([summary])}
 
 
-@jax.jit
-def _logits(state: agent.AgentState, obs: jax.Array, offset: jax.Array) -> jax.Array:
-    """Steered action logits of one agent for a batch of observations (one compilation serves
-    every vector and coefficient: the offset is an argument)."""
-    return jax.vmap(lambda o, d: steering.steered_logits(BRAIN, state, o, d))(obs, offset)
-
-
-def _p_up(state: agent.AgentState, obs: np.ndarray, vector: steering.SteeringVector,
-          coefficient: float) -> np.ndarray:  # fmt: skip
-    """(n,) probability of stepping up with coefficient·direction added to z."""
-    with steering.steer(vector, coefficient):
-        offset = steering.current_offset("z", (len(obs), vector.direction.shape[-1]))
-    logits = _logits(state, np.asarray(obs, np.float32), np.asarray(offset, np.float32))
-    return np.asarray(jax.nn.softmax(logits)[:, UP])
-
-
-def _curves(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """seed × kind (mean-diff / random) × states × coefficient: mean P(up) over agents and, for
-    random, over directions."""
-    df = tables["behaviour"].copy()
-    df["kind"] = np.where(df["vector"] == "mean-diff", "mean-diff", "random")
-    return df.groupby(["seed", "kind", "states", "coefficient"], as_index=False)["p_up"].mean()
-
-
-def _switch(curves: pd.DataFrame, kind: str) -> pd.Series:
-    """Per seed: P(up | +1·d) − P(up | −1·d), averaged over the two state sets."""
-    df = curves[curves["kind"] == kind].groupby(["seed", "coefficient"])["p_up"].mean().unstack()
-    return df[1.0] - df[-1.0]
+SPECIFIC = {"reach of food beside": "reach_beside",
+            "rate of actions other than up and down": "other_actions"}  # fmt: skip
 
 
 def evaluate(tables: dict[str, pd.DataFrame], config: Config) -> list[ClaimResult]:
-    curves = _curves(tables)
-    md, rnd = _switch(curves, "mean-diff"), _switch(curves, "random")
-    at = curves.set_index(["kind", "states", "coefficient"])["p_up"].groupby(level=[0, 1, 2]).mean()
+    s = tables["summary"].set_index("seed")
+    # Margin: 0.1 in reach rate, the least that "switches a behaviour", for the excess over
+    # random directions and for the specificity changes. Trained and newborn agents share
+    # episode keys: paired.
+    tests = _steering.tests(tables["doses"], "switch", 0.1, SPECIFIC)
+    learned = precondition("unsteered reach of food above and below − untrained (the same "
+                           "agents at birth)", (s.trained_reach_above + s.trained_reach_below) / 2,
+                           (s.untrained_reach_above + s.untrained_reach_below) / 2, paired=True)
     detail = (
-        f"switch = P(up|+1·d) − P(up|−1·d); switch(mean-diff) = {md.mean():.3f}, "
-        f"switch(random) = {rnd.mean():.3f}; P(up) food above: "
-        f"{at['mean-diff', 'food above', 0.0]:.3f} unsteered → "
-        f"{at['mean-diff', 'food above', -1.0]:.3f} with −d; food below: "
-        f"{at['mean-diff', 'food below', 0.0]:.3f} unsteered → "
-        f"{at['mean-diff', 'food below', 1.0]:.3f} with +d"
+        f"unsteered reach above / below: trained {s.trained_reach_above.mean():.3f} / "
+        f"{s.trained_reach_below.mean():.3f}, untrained {s.untrained_reach_above.mean():.3f} / "
+        f"{s.untrained_reach_below.mean():.3f}; direction norm {s.vector_norm.mean():.2f} "
+        f"against pre-activations of norm {s.activation_norm.mean():.2f}"
     )
-    # Margin: 0.1 in probability of stepping up, the least that "switches a behaviour". Both
-    # kinds of direction steer the same agents on the same probe states: paired by seed.
-    test = superiority("switch(mean-diff) − switch(random)", md.to_numpy(),
-                       rnd.loc[md.index].to_numpy(), margin=0.1, paired=True)
-    return [judge(R6, [test], n=len(md), detail=detail)]
+    return [judge(R6, tests, [learned], n=len(s), detail=detail)]
 
 
 def figures(tables: dict[str, pd.DataFrame], config: Config, out: Path) -> list[Path]:
-    curves = _curves(tables)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
-    for ax, states in zip(axes, ("food above", "food below"), strict=True):
-        for kind, colour in (("mean-diff", "#c44e52"), ("random", "#4c72b0")):
-            per_seed = curves.query("kind == @kind and states == @states").pivot(
-                index="seed", columns="coefficient", values="p_up"
-            )
-            plots.band(ax, per_seed, colour, kind)
-        ax.axvline(0, color="k", lw=0.8)
-        ax.set(xlabel="steering coefficient c (z + c·d)", title=f"{states}")
-    axes[0].set_ylabel("P(step up)  (95% CI over seeds)")
-    axes[0].legend()
-    return [plots.save(fig, out / "behaviour_vs_coefficient.png")]
+    curves = {"reach of food above": "reach_above", "reach of food below": "reach_below",
+              **SPECIFIC}  # fmt: skip
+    return [_steering.figure(tables["doses"], "switch", curves, out / "dose_response.png")]
 
 
 register(
@@ -168,7 +159,7 @@ register(
         description=__doc__ or "",
         config_type=Config,
         quick={"seeds": 3, "population": 4, "train_steps": 200, "chunk": 200,
-               "probe_states": 400, "random_directions": 3},
+               "probe_states": 400, "test_steps": 40},
         claims=(R6,),
         run=run,
         evaluate=evaluate,
