@@ -8,7 +8,8 @@ them equal to the catalog's.
 import gymnasium
 
 SCENARIO_NAMES = (
-    "foraging", "trash", "trash-button", "trash-button-early", "trash-button-cue", "money",
+    "foraging", "trash", "trash-button", "trash-button-early", "trash-button-cue", "trash-press",
+    "trash-press-early", "trash-press-cue", "money",
     "absent-supervisor", "absent-supervisor-hidden", "cheese-maze", "spider", "spider-safe",
     "spider-cue", "salt",
     "temptation", "tinted-rooms",

@@ -34,7 +34,8 @@ def test_bench_agent_json_shape(monkeypatch: pytest.MonkeyPatch) -> None:
     )
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
-    assert set(out) >= {"results", "ratios", "module_cost"}
+    assert set(out) >= {"results", "ratios", "module_cost", "compile_s"}
+    assert out["compile_s"] == out["results"][0]["compile_s"] >= 0
     (brain,) = out["results"]
     assert brain["agent"] == "brain" and brain["population"] == 4
     assert brain["steps_per_s"] > 0 and isinstance(brain["performance"], float)

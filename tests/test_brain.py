@@ -388,7 +388,7 @@ def _live(world, fns, n: int, seed: int = 0):
 def test_agent_runs_jitted_on_foraging_with_diagnostics(world, agent_fns) -> None:
     state, _, action, diags = _live(world, agent_fns(SMALL), 3)
     diag = diags[-1]
-    z = SMALL.cortex.latent
+    z = SMALL.cortex.width(world.obs_size)
     assert diag.reward.shape == diag.dopamine.shape == diag.valence.shape == ()
     assert diag.world_model_loss.shape == ()
     assert diag.innate.shape == diag.reactions.shape == diag.issued.shape == (K,)
@@ -428,6 +428,23 @@ ALL_OFF = replace(
 )
 
 
+def test_the_sensory_code_sits_beside_the_learned_units() -> None:
+    """With `sensory=True` z is [learned units, observation]; a preactivation offset moves only
+    the learned units, and every reader of z is as wide as z."""
+    config = replace(SMALL, cortex=cortex_.CortexConfig(latent=8, sensory=True))
+    obs = jax.random.uniform(jax.random.key(0), (5,))
+    state = agent_.init(jax.random.key(1), config, obs_size=5, n_actions=3)
+    z = cortex_.encode(state.cortex, obs)
+    assert z.shape == (config.cortex.width(5),) == (13,)
+    np.testing.assert_array_equal(np.asarray(z[8:]), np.asarray(obs))
+    steered = cortex_.encode(state.cortex, obs, jnp.full(8, 5.0))
+    assert not np.allclose(steered[:8], z[:8])
+    np.testing.assert_array_equal(np.asarray(steered[8:]), np.asarray(obs))
+    assert state.basal_ganglia.actor_w.shape == (13, 3) and state.goal.shape == (13,)
+    assert state.assessors.w.shape[0] == state.memory.keys.shape[-1] == 13
+    assert cortex_.transition(state.cortex, z, jnp.int32(1), 3).shape == (13,)
+
+
 def test_every_module_can_be_switched_off(world, agent_fns) -> None:
     """PFC, hippocampus, assessors and habit prior all off at once: the agent still lives, and
     what is off is really off (one compile for all four switches)."""
@@ -436,7 +453,7 @@ def test_every_module_can_be_switched_off(world, agent_fns) -> None:
     assert int(state.memory.cursor) == 0 and not bool(state.memory.filled.any())
     assert not any(d.issued.any() for d in diags)
     assert not bool(state.assessors.w.any()) and not bool(state.assessors.b.any())
-    z = jax.random.normal(jax.random.key(0), (ALL_OFF.cortex.latent,))
+    z = jax.random.normal(jax.random.key(0), state.goal.shape)
     logits = jax.jit(partial(agent_.policy_logits, ALL_OFF))(state, z)
     expected = bg.actor_logits(state.basal_ganglia, z) / ALL_OFF.basal_ganglia.temperature
     np.testing.assert_allclose(np.asarray(logits), np.asarray(expected), rtol=1e-6, atol=1e-6)
@@ -476,7 +493,7 @@ def test_world_model_gets_no_gradient_from_reward(world, agent_fns) -> None:
 
     def objective(cortex):
         new, _, diag = agent_.step(config, state._replace(cortex=cortex), obs2, s, done, key)
-        ones = jnp.ones(config.cortex.latent)
+        ones = jnp.ones_like(state.goal)
         logp = jax.nn.log_softmax(bg.actor_logits(new.basal_ganglia, ones))
         return (
             diag.dopamine**2 + diag.valence + logp[0] * diag.dopamine
@@ -525,7 +542,7 @@ def test_actor_update_is_on_policy_for_the_combined_policy(world, agent_fns) -> 
         actor_w=jax.random.normal(k1, p.actor_w.shape),
         habit_w=jax.random.normal(k2, p.habit_w.shape),
     ))  # fmt: skip
-    z = jnp.tanh(jax.random.normal(k3, (SMALL.cortex.latent,)))
+    z = jnp.tanh(jax.random.normal(k3, state.goal.shape))
     logits = jax.jit(lambda w: agent_.policy_logits(
         SMALL, state._replace(basal_ganglia=state.basal_ganglia._replace(actor_w=w)), z))
     actor_w, action = state.basal_ganglia.actor_w, 2
@@ -638,7 +655,7 @@ def population_state(agent_fns):
     state = jax.tree.map(lambda *xs: jnp.stack(xs), *agents)
     # Something non-trivial in every kind of leaf.
     return state._replace(
-        action=jnp.array([1, 2, 3], jnp.int32), goal=jnp.ones((3, SMALL.cortex.latent)),
+        action=jnp.array([1, 2, 3], jnp.int32), goal=jnp.ones_like(state.goal),
         memory=state.memory._replace(filled=state.memory.filled.at[:, 0].set(True)),
     )  # fmt: skip
 
@@ -674,7 +691,7 @@ def test_checkpoint_errors(tmp_path, population_state) -> None:
     with pytest.raises(ShardlabError, match="different agent config.*latent"):
         checkpoint.load(path, other)
     # Wrong shapes under the right config.
-    bad = population_state._replace(goal=jnp.zeros((3, SMALL.cortex.latent + 1)))
+    bad = population_state._replace(goal=jnp.zeros((3, population_state.goal.shape[-1] + 1)))
     checkpoint.save(tmp_path / "bad.safetensors", bad, SMALL)
     with pytest.raises(ShardlabError, match=r"\.goal"):
         checkpoint.load(tmp_path / "bad.safetensors", SMALL)

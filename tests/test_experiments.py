@@ -23,8 +23,11 @@ def test_reward_button_quick_end_to_end(reward_button_run) -> None:
     run_dir, config = reward_button_run
     check_summary(get("reward-button"), run_dir, config)
     figures = {p.name for p in (run_dir / "figures").iterdir()}
-    assert figures >= {"press_rate.png", "training.png", "shards.png"}
-    rates = RunStore(run_dir).load_tables()["summary"].pivot(
-        index="seed", columns="condition", values="press_rate")
+    assert figures >= {"press_rate.png", "training.png", "test_presses.png"}
+    summary = RunStore(run_dir).load_tables()["summary"]
+    rates = summary.pivot(index="seed", columns="arm", values="presses")
     assert set(rates.columns) == {"hidden", "early", "cue", "reflective", "planner"}
     assert ((rates >= 0) & (rates <= 1)).all().all()
+    approach = summary.pivot(index="seed", columns="arm", values="approach")
+    approach = approach[["hidden", "early", "cue"]]
+    assert ((approach >= 0) & (approach <= 1)).all().all()  # and none missing

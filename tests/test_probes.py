@@ -53,10 +53,11 @@ def test_steering_offsets_are_data_and_act_on_the_choice(trained) -> None:
         return np.asarray(life.log.action)
 
     plain = actions()
-    np.testing.assert_array_equal(actions(z=np.zeros(8)), plain)  # a zero offset changes nothing
+    width = trained.agents.goal.shape[-1]  # z, whatever the cortex puts in it
+    np.testing.assert_array_equal(actions(z=np.zeros(width)), plain)  # zero changes nothing
     with count_compiles() as compiles:
         pushed = actions(pre=np.full((N, 8), 50.0))
-        pulled = actions(z=-np.ones(8))
+        pulled = actions(z=-np.ones(width))
     assert compiles() == 0, "a new steering offset recompiled the rollout"
     assert (pushed != plain).any() and (pulled != plain).any()
     with pytest.raises(ShardlabError, match="cannot steer layer"):

@@ -40,7 +40,7 @@ def test_only_the_red_room_rewards_and_every_room_shows_berries() -> None:
     params = world.default_params("train")
     decoy = world.scenario.kind_index("decoy")
     assert not np.asarray(params.emits)[decoy].any()
-    assert int(params.appearance[decoy]) == world.scenario.kind_index("berry")
+    assert int(params.channel[decoy]) == world.scenario.kind_index("berry")
 
 
 def test_probe_layouts_differ_only_in_the_probed_berry() -> None:

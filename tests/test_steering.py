@@ -45,7 +45,7 @@ def test_steering_shifts_linear_policy_logits_by_coefficient_times_direction_w()
     w = jax.random.normal(jax.random.key(1), state.basal_ganglia.actor_w.shape)
     state = state._replace(basal_ganglia=state.basal_ganglia._replace(actor_w=w))
     obs = jax.random.uniform(jax.random.key(2), (10,))
-    z = (config.cortex.latent,)
+    z = state.goal.shape
     vector = steering.SteeringVector(np.asarray(jax.random.normal(jax.random.key(3), z)))
     logits = jax.jit(lambda offset: steering.steered_logits(config, state, obs, offset))
     plain = logits(jnp.asarray(steering.current_offset("z", z), jnp.float32))

@@ -93,12 +93,16 @@ def test_pointer_valence_flips_sign_with_need_on_fixed_assessor_outputs() -> Non
     salt = sens(salt=1.0, salt_need=0.0)
     assert float(_step(pointers, salt, ZERO, ZERO, ZERO)[1].targets[R["salt"]]) == 1.0
     assert float(_step(ablation, salt, ZERO, ZERO, ZERO)[1].targets[R["salt"]]) == -1.0
-    # The current thought's valence enters reward at `thought_reward`, and only there.
+    # The rise in the thought's valence enters reward at `thought_reward`, and only there: the
+    # first thought rises from 0, the same thought again pays nothing, and a worse one costs.
     for weight in (0.0, 0.3):
-        state = state_of(thought_reward=weight)
-        out = _step(state, deprived, salt_coming, ZERO, ZERO)[1]
+        state, out = _step(state_of(thought_reward=weight), deprived, salt_coming, ZERO, ZERO)
         assert float(out.reward) == pytest.approx(weight * 0.8)
         assert float(out.valence) == pytest.approx(0.8)
+        state, again = _step(state, deprived, salt_coming, ZERO, ZERO)
+        assert float(again.reward) == pytest.approx(0.0, abs=1e-7)
+        assert float(_step(state, sated, salt_coming, ZERO, ZERO)[1].reward) == pytest.approx(
+            weight * (-0.8 - 0.8))
 
 
 def test_anticipation_pays_for_issued_reactions_the_detectors_confirm() -> None:

@@ -80,6 +80,27 @@ def test_delay_signal_light_and_supervisor_gate() -> None:
         assert sens["supervisor"] == float(present)
 
 
+def test_a_sign_lights_beside_the_sender_and_a_kind_can_wear_another_look() -> None:
+    bell = ObjectKind("bell", "b", (0, 0, 0), emits={"feedback": 1.0}, delay=2)
+    lamp = ObjectKind("lamp", "L", (0, 0, 0), signal=True)
+    knob = ObjectKind("knob", "k", (0, 0, 0), emits={"stimulation": 1.0}, looks_like="lamp")
+    w = world_with(bell, lamp, knob, spawns=(Spawn("bell", at=(2, 2)), Spawn("lamp"),
+                                             Spawn("knob", at=(3, 1))))  # fmt: skip
+    v, c = w.view, w.n_channels
+    steps = play(w, [RIGHT, LEFT, STAY, STAY])  # onto the bell, then back
+    assert [s[2]["feedback"] for s in steps] == [0.0, 0.0, 1.0, 0.0]
+    for i, lit in enumerate((True, True, False, False)):  # shown while approval is on its way
+        assert bool(w._present(steps[i][1], w.default_params(), steps[i][1].t)[1]) == lit
+    assert tuple(int(x) for x in steps[0][1].slot_pos[1]) == (2, 3)  # right of the bell
+    view = np.asarray(steps[1][0][: v * v * c]).reshape(v, v, c)  # the agent is back at (2, 1)
+    lamp_channel = 1 + w.scenario.kind_index("lamp")
+    assert view[2 + 0, 2 + 2, lamp_channel] == 1.0  # the lamp, two cells right of the agent
+    assert view[2 + 1, 2 + 0, lamp_channel] == 1.0  # the knob, below it, wears the lamp's look
+    assert view[..., 1 + w.scenario.kind_index("knob")].sum() == 0.0
+    with pytest.raises(ShardlabError, match="unknown kind"):
+        world_with(ObjectKind("x", "x", (0, 0, 0), looks_like="y"), spawns=())
+
+
 def test_terminal_phases_windows_and_visibility() -> None:
     goal = ObjectKind("goal", "g", (0, 0, 0), terminal=True)
     ghost = ObjectKind("ghost", "h", (0, 0, 0), emits={"pain": 1.0}, visible=False)
@@ -184,3 +205,21 @@ def test_trash_variants_differ_only_in_data() -> None:
         assert shapes == jax.tree.map(lambda x: x.shape, base.default_params("test"))
     assert bool(make("trash-button-cue").default_params().signal_delayed)
     assert not bool(base.default_params().signal_delayed)
+
+
+def test_trash_press_variants_differ_only_in_data() -> None:
+    """The press-button family shares one compiled world; the lamp exists only in the cue
+    variant's training, the button looks like the lamp, and a press pays once (it moves on)."""
+    base = make("trash-press")
+    shapes = jax.tree.map(lambda x: x.shape, base.default_params("test"))
+    lamp, button = (base.scenario.kind_index(k) for k in ("lamp", "button"))
+    slots = {"trash-press": (False, False, True), "trash-press-early": (False, True, True),
+             "trash-press-cue": (True, False, True)}  # lamp in training, button in training, test
+    for name, (lamp_train, button_train, button_test) in slots.items():
+        world = make(name)
+        assert world._queue == base._queue
+        train, test = world.default_params("train"), world.default_params("test")
+        assert jax.tree.map(lambda x: x.shape, test) == shapes
+        assert [bool(x) for x in train.slot_phases[:, 0]][-2:] == [lamp_train, button_train]
+        assert [bool(x) for x in test.slot_phases[:, 1]][-2:] == [False, button_test]
+        assert int(train.channel[button]) == lamp and bool(train.consumed[button])

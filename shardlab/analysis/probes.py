@@ -48,16 +48,17 @@ def rollout(
 ) -> population.Lifetime:
     """Closed-loop episodes of trained `agents` in `world`, learning on or off.
 
-    `steer` maps a layer in `LAYERS` to offsets broadcastable to (agents, latent), added to the
-    thought that chooses each action (`learn=False` is the usual companion). Offsets are data:
-    every coefficient and direction runs on one compiled program."""
+    `steer` maps a layer in `LAYERS` to offsets broadcastable to (agents, width): the learned
+    units' width for "pre", z's for "z" (`agent.no_offsets` gives both shapes). They are added to
+    the thought that chooses each action (`learn=False` is the usual companion). Offsets are
+    data: every coefficient and direction runs on one compiled program."""
     unknown = set(steer or {}) - set(LAYERS)
     if unknown:
         raise ShardlabError(f"cannot steer layer(s) {sorted(unknown)}; known: {list(LAYERS)}")
     n = agents.action.shape[0]
-    latent = agents.goal.shape[-1]
-    offsets = agent_.Offsets(*(np.zeros(latent) if layer not in (steer or {}) else
-                               np.asarray(steer[layer], float) for layer in LAYERS))  # fmt: skip
+    offsets = agent_.no_offsets(agents)._replace(**{
+        layer: np.asarray(offset, np.float32) for layer, offset in (steer or {}).items()
+    })  # fmt: skip
     return population.train(world, params, config, key, n, steps, agents=agents, chunk=chunk,
                             learn=learn, offsets=offsets)  # fmt: skip
 

@@ -10,6 +10,9 @@ is no bargain.
 Timing: the brain is compiled by a warm-up call first, then a second `population.train` call is
 timed to `jax.block_until_ready` (it includes making the fresh worlds, as any run does). PPO is
 timed over `model.learn(total_timesteps)` with the same total number of environment steps.
+`compile_s` is the warm-up's time less what its one chunk of ticks takes once compiled: the full
+brain's compile, cold unless the persistent cache already holds it (`SHARDLAB_JAX_CACHE=` turns
+the cache off, so the figure is cold).
 """
 
 from __future__ import annotations
@@ -61,9 +64,11 @@ def bench_brain(
     world = make(SCENARIO)
     params = world.default_params("train")
     chunk = chunk_size(steps, most=250)
+    start = time.perf_counter()
     warm = population_.train(world, params, config, jax.random.PRNGKey(seed + 1), population,
                              chunk, chunk=chunk)  # fmt: skip
     jax.block_until_ready(warm.log.performance)
+    warm_seconds = time.perf_counter() - start
     start = time.perf_counter()
     life = population_.train(world, params, config, jax.random.PRNGKey(seed), population, steps,
                              chunk=chunk)  # fmt: skip
@@ -76,6 +81,7 @@ def bench_brain(
         "seconds": elapsed,
         "steps_per_s": population * steps / elapsed,
         "performance": late_performance(np.asarray(life.log.performance)),
+        "compile_s": max(0.0, warm_seconds - elapsed * chunk / steps),
     }
 
 
@@ -124,6 +130,7 @@ def run(
     return {
         "scenario": SCENARIO,
         "steps_per_agent": steps,
+        "compile_s": results[0]["compile_s"],
         "results": results,
         "ratios": ratios,
         "module_cost": cost,
@@ -155,6 +162,7 @@ def agent(
         table.add_row(r["agent"], str(r["population"]), f"{r['env_steps']:,}",
                       f"{r['steps_per_s']:,.0f}", f"{r['performance']:.4f}")  # fmt: skip
     console.print(table)
+    console.print(f"full brain compile: {out['compile_s']:.1f} s")
     for name, ratio in out["ratios"].items():
         console.print(f"brain {name}: {ratio:.2f}×")
     if out["module_cost"]:

@@ -72,7 +72,7 @@ def init(
 ) -> AgentState:  # fmt: skip
     """A newborn. `steering` (default: made from `config.steering`) lets a population's
     newborns share one compiled program whatever their steering subsystem."""
-    z, k = config.cortex.latent, len(steering_.REACTIONS)
+    z, k = config.cortex.width(obs_size), len(steering_.REACTIONS)
     cortex = cortex_.init(key, config.cortex, obs_size, n_actions, len(SENSATIONS))
     basal = bg.init(z, n_actions)
     return AgentState(
@@ -121,14 +121,16 @@ class PolicyTerms(NamedTuple):
 
 class Offsets(NamedTuple):
     """Steering offsets on the cortex's activations when it chooses an action: `pre` is added
-    before the latent's tanh, so its effect depends on the state; `z` after it."""
+    to the learned units before their tanh (width L), so its effect depends on the state; `z`
+    to the whole latent after it (width Z)."""
 
     pre: Array
     z: Array
 
 
-def no_offsets(latent: int) -> Offsets:
-    return Offsets(jnp.zeros(latent), jnp.zeros(latent))
+def no_offsets(state: AgentState) -> Offsets:
+    """Zero offsets shaped for `state`'s cortex (one agent's or a population's)."""
+    return Offsets(jnp.zeros_like(state.cortex.enc_b), jnp.zeros_like(state.goal))
 
 
 class _Deliberation(NamedTuple):
@@ -222,8 +224,7 @@ def step(
     done = done.astype(jnp.float32)
     n_actions = state.policy.shape[-1]
     z_prev = jax.lax.stop_gradient(cortex_.encode(state.cortex, state.obs))
-    pre = jax.lax.stop_gradient(cortex_.preactivation(state.cortex, obs))
-    z = jnp.tanh(pre)
+    z = jax.lax.stop_gradient(cortex_.encode(state.cortex, obs))
 
     # The steering subsystem: raw sensations and the cortex's output channels, never z.
     predicted = assessors_.predict(config.assessors, state.assessors, z)
@@ -252,7 +253,7 @@ def step(
                                traces=traces, memory=memory)  # fmt: skip
     state = state._replace(steering=steer, sensations=sensations, obs=obs)
     if offsets is not None:
-        z = jnp.tanh(pre + offsets.pre) + offsets.z
+        z = jax.lax.stop_gradient(cortex_.encode(state.cortex, obs, offsets.pre)) + offsets.z
     state = _choose(config, state, z, k_choose)
     thought = assessors_.predict(config.assessors, state.assessors, z)
     diag = Diagnostics(

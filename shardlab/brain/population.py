@@ -158,13 +158,13 @@ def train(
     """Live `n_steps` ticks in `world`; returns the agents and the per-tick log. Pass `agents`
     to continue a lifetime (e.g. into a test phase). With `learn=False` nothing is learned
     (a frozen evaluation); `offsets` (each broadcastable to (n_agents, latent)) steer the
-    thoughts that choose actions. Both are data to one compiled program per `learn`."""
+    thoughts that choose actions (see `agent.Offsets`). Both are data to one compiled program
+    per `learn`."""
     k_start, key = jax.random.split(key)
     agents, env, obs = start(world, params, config, k_start, n_agents, agents)
-    latent = agents.goal.shape[-1]
-    offsets = offsets or agent_.no_offsets(latent)
-    offsets = agent_.Offsets(*(np.broadcast_to(np.asarray(o, np.float32), (n_agents, latent))
-                               for o in offsets))  # fmt: skip
+    zeros = agent_.no_offsets(agents)
+    offsets = agent_.Offsets(*(np.broadcast_to(np.asarray(o, np.float32), z.shape)
+                               for o, z in zip(offsets or zeros, zeros, strict=True)))  # fmt: skip
     logs = []
     done_steps = 0
     while done_steps < n_steps:

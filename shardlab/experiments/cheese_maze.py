@@ -173,7 +173,7 @@ def frozen_episodes(agents: agent_.AgentState, key: jax.Array, n_episodes: int) 
     """One row per (agent, test episode) with the cheese anywhere; steered by any active
     `shardlab.analysis.steering.steer` block on the latent "z"."""
     n = agents.action.shape[0]
-    offset = current_offset("z", (n, BRAIN.cortex.latent))
+    offset = current_offset("z", agents.goal.shape)
     out = _episodes(agents, world().default_params("test"), key, jnp.asarray(offset, jnp.float32),
                     n_episodes)  # fmt: skip
     df = pd.DataFrame({k: np.asarray(v).reshape(-1) for k, v in out.items()})
@@ -218,8 +218,7 @@ def _probabilities(agents: agent_.AgentState, obs: jax.Array, offset: jax.Array)
 
 def action_probabilities(agents: agent_.AgentState, obs: jax.Array) -> np.ndarray:
     """(agents, M, A) policy of each agent on each observation, steered by any active block."""
-    n = agents.action.shape[0]
-    offset = jnp.asarray(current_offset("z", (n, BRAIN.cortex.latent)), jnp.float32)
+    offset = jnp.asarray(current_offset("z", agents.goal.shape), jnp.float32)
     return np.asarray(_probabilities(agents, obs, offset))
 
 

@@ -105,9 +105,10 @@ def new_corpus(target: str, config: Config) -> Phase:
 def chooser(habit_weight: Array | float, latent: int) -> agent.AgentConfig:
     """The brain's agent with its PFC and hippocampus off, so its policy is the basal ganglia's
     actor plus the habit prior at `habit_weight` (may be traced: both arms share one compiled
-    program). A choice is a one-step episode, so γ = 0 and δ = reward − V(z)."""
+    program). A choice is a one-step episode, so γ = 0 and δ = reward − V(z). Its z is the
+    linguistic world model's, with no sensory code beside it."""
     return agent.AgentConfig(
-        cortex=cortex.CortexConfig(latent=latent),
+        cortex=cortex.CortexConfig(latent=latent, sensory=False),
         basal_ganglia=bg.BasalGangliaConfig(gamma=0.0, habit_weight=habit_weight),
         pfc=pfc.PFCConfig(weight=0.0),
         hippocampus=hippocampus.HippocampusConfig(enabled=False),

@@ -60,7 +60,8 @@ class EnvParams:
     delay: Array  # (K,) int
     moves: Array  # (K,) float
     becomes: Array  # (K,) int, -1 for none
-    appearance: Array  # (K,) int, the kind whose observation channel draws it
+    signal: Array  # (K,) bool: shown only while delayed sensations are on their way
+    channel: Array  # (K,) int: the observation channel a kind is drawn in
     slot_kind: Array  # (N,) initial kind of each spawn slot
     slot_region: Array  # (N, 4) int rows [r0, r1) cols [c0, c1)
     slot_at: Array  # (N, 2) int, fixed cell or -1
@@ -153,7 +154,8 @@ class World:
                 [-1 if k.becomes_on_use is None else names.index(k.becomes_on_use) for k in kinds],
                 jnp.int32,
             ),
-            appearance=jnp.array([names.index(k.looks_like or k.name) for k in kinds], jnp.int32),
+            signal=flag("signal"),
+            channel=jnp.array([names.index(k.looks_like or k.name) for k in kinds], jnp.int32),
             slot_kind=jnp.array([names.index(s.kind) for s in slots], jnp.int32).reshape(-1),
             slot_region=jnp.array([self._cells(s.region) for s in slots], jnp.int32).reshape(-1, 4),
             slot_at=jnp.array([s.at or (-1, -1) for s in slots], jnp.int32).reshape(-1, 2),
@@ -302,6 +304,12 @@ class World:
         contact = jnp.max(jnp.where(touch > 0, kind, -1))
         terminated = jnp.any((touch > 0) & params.terminal[kind])
 
+        # A sign moves beside the object that has just sent delayed sensations (the agent stands
+        # on it); `_present` shows it while they are on their way.
+        sent = jnp.any(emission != 0, -1) & (params.delay[kind] > 0)
+        slot_pos = jnp.where((jnp.any(sent) & params.signal[kind])[:, None],
+                             _beside(state.walls, pos), slot_pos)  # fmt: skip
+
         # Consumption: gone for good, or respawned elsewhere in its region.
         eaten = (touch > 0) & params.consumed[kind]
         fresh = _sample_cells(u_spawn, params.slot_region, _mark(state.walls, pos))
@@ -337,9 +345,11 @@ class World:
         return state, sens, perf, terminated, truncated
 
     def _present(self, state: EnvState, params: EnvParams, t: Array) -> Array:
-        """Which slots exist now: in their time window, their phase, and not consumed."""
+        """Which slots exist now: in their time window, their phase, not consumed, and (signs)
+        while delayed sensations are on their way."""
         window = (t >= params.appear) & ((params.vanish < 0) | (t < params.vanish))
-        return window & params.slot_phases[:, params.phase] & ~state.gone
+        signalling = ~params.signal[state.kind] | jnp.any(state.pending != 0)
+        return window & params.slot_phases[:, params.phase] & ~state.gone & signalling
 
     def _wander(self, u: Array, state: EnvState, present: Array, params: EnvParams) -> Array:
         """Movers take a random step with their kind's probability, unless walled or blocked by
@@ -388,8 +398,8 @@ class World:
         # unless it is a decoy); the others write out of bounds, which is dropped (a negative
         # index would wrap around instead).
         size = v * v * self.n_kinds
-        channel = params.appearance[state.kind]
-        mark = jnp.where(shown, (rel[:, 0] * v + rel[:, 1]) * self.n_kinds + channel, size)
+        look = params.channel[state.kind]
+        mark = jnp.where(shown, (rel[:, 0] * v + rel[:, 1]) * self.n_kinds + look, size)
         objects = jnp.zeros(size, bool).at[mark].set(True, mode="drop")
         view = jnp.concatenate([wall_view[..., None], objects.reshape(v, v, -1)], -1)
         signal = params.signal_delayed & jnp.any(state.pending != 0)
@@ -464,6 +474,16 @@ def _total(x: Array) -> Array:
     library call that costs far more than these few additions (and `touch @ table` would be a
     tiny matrix product, worse still)."""
     return functools.reduce(jnp.add, list(x))
+
+
+def _beside(walls: Array, cell: Array) -> Array:
+    """The first open cell right of, below, left of or above `cell` (`cell` itself if none)."""
+    h, w = walls.shape
+    options = cell + jnp.array([[0, 1], [1, 0], [0, -1], [-1, 0]])
+    inside = jnp.all((options >= 0) & (options < jnp.array([h, w])), -1)
+    near = jnp.clip(options, 0, jnp.array([h - 1, w - 1]))
+    free = inside & ~walls[near[:, 0], near[:, 1]]
+    return jnp.where(jnp.any(free), options[jnp.argmax(free)], cell)
 
 
 def _mark(grid: Array, cell: Array) -> Array:

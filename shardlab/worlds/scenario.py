@@ -58,7 +58,9 @@ class ObjectKind:
     delay: int = 0  # steps between contact and its sensations
     moves: float = 0.0  # probability of a random step each tick
     becomes_on_use: str | None = None  # the "use" action turns it into this kind
-    looks_like: str | None = None  # drawn in this kind's observation channel (a decoy)
+    signal: bool = False  # a sign: shown beside the object whose delayed sensations are on
+    # their way, while they are (the signal light as a thing in the world, not interoception)
+    looks_like: str | None = None  # drawn in this other kind's channel: the agent sees that kind
 
 
 @dataclass(frozen=True)
