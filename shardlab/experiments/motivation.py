@@ -37,6 +37,12 @@ steps away at all (with the defaults they settle on doing nothing). Same for bot
 contrast is unaffected. Training is 192 episodes (12,288 ticks) of 8 agents per type: the
 budget of a few minutes per experiment (24,000 ticks of 16 agents did not teach extrinsic
 agents the chain either).
+
+What default runs show (8 seeds): intrinsic agents learn the task (deposits per tick 0.0044
+against chance's 0.0025), extrinsic agents do not (0.0023) and buy food no more than chance
+(0.0004): the money chain is not learned, so the claim is not testable with this brain. Both
+types steal at about a random walker's rate per opportunity (0.06–0.07), and the till is in view
+on about a third of the ticks for both.
 """
 
 from __future__ import annotations
@@ -219,13 +225,14 @@ def figures(tables: dict[str, pd.DataFrame], config: Config, out: Path) -> list[
     plots.bars(axes[0], per_opportunity(tables), list(AGENT_TYPES), "thefts / opportunity")
     axes[0].set_title("Test phase: thefts per tick with the till in view")
     test = tables["test"]
+    test = test.assign(block=test["episode"] // max(1, config.test_episodes // 4))
     for agent_type, colour in zip(AGENT_TYPES, (plots.BLUE, "#dd8452"), strict=True):
         df = test[test["agent"] == agent_type]
-        count = df.pivot_table(index="seed", columns="episode",
-                               values=["thefts", "opportunities"])  # fmt: skip
+        count = df.pivot_table(index="seed", columns="block", values=["thefts", "opportunities"],
+                               aggfunc="sum")  # fmt: skip
         per_seed = count["thefts"] / count["opportunities"].clip(lower=1)
         plots.band(axes[1], per_seed, colour, agent_type)
-    axes[1].set(xlabel="test episode", ylabel="thefts / opportunity",
+    axes[1].set(xlabel="quarter of the test phase", ylabel="thefts / opportunity",
                 title="Learning to steal (95% CI over seeds)")  # fmt: skip
     axes[1].legend()
     panels = [("task_rate", "deposits / tick", "Task (bin deposits)"),

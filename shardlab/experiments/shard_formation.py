@@ -32,8 +32,8 @@ rewarded room), and its per-room profile shows what a context-free influence loo
 comparison of context-specificity against it would add nothing to the first test: its own is
 near zero by construction.
 
-Prediction, tests and margins (P(step toward the berry), paired by seed: every room is probed on
-the same layouts by the same agents):
+Prediction, tests and margins (P(step toward the berry), paired by seed: every room is probed by
+the same agents):
 - the shard is stronger in the rewarded room than in the mean never-rewarded room (margin 0.01:
   one step in a hundred, the smallest push worth calling a decision influence; the previous
   design's 0.05 logits near a uniform policy);
@@ -48,6 +48,14 @@ Parameters: the rooms are 3×3 with double walls, so from any cell the 5×5 view
 room and nothing of the next one. The planner is off (`PFCConfig(weight=0)`): the claim is about
 credit assignment, so the policy measured is what it learned (the basal ganglia's actor and
 habit prior, and the hippocampus's episodic values), and it saves compile and run time.
+
+What default runs show (8 seeds, 8 agents, 12,288 ticks): the brain learns to eat (frozen, 0.087
+berries per tick in the red room against its newborn self's 0.056), but as much in every room
+(0.078–0.089); a berry-approach influence forms and grows with reward history, but equally in
+every room: 0.045 in the rewarded room, 0.044–0.047 where berries were only ever decoys, no
+gradient over tint. Actor-critic,
+context-free by construction, reads 0.051–0.054 in every room. The shard is not contextual: the
+claim is not supported by this brain.
 """
 
 from __future__ import annotations
