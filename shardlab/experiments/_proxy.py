@@ -1,103 +1,164 @@
-"""Shared machinery of the Goodhart experiments (S7, R5): optimise plans against a learned proxy.
+"""Shared machinery of the Goodhart experiments (S7, R5): brain agents in the foraging room, a
+wire through which a learned reward model can pay them, plans run in the real world, and the
+held-out fall both claims are judged by.
 
-A plan is a fixed sequence of actions from a start state. The optimiser draws random plans and
-keeps the best of N by some score (best-of-N: N is the optimisation pressure). Every plan is run
-in the real world twice with independent randomness: the optimiser sees rollout A (its outcome,
-hence its proxy score, and its true return), and the selected plan is judged on rollout B, so
-even the true-score optimiser's curve is not monotone by construction.
+Both experiments train the default brain in one world with one population size and chunk
+length, so they share one compiled lifetime: S7's agents live with the wire silent (zero
+weights), R5's with a fitted reward model on it. The wire is data (`Wired`), not a recompile.
 
-The true score is the steering subsystem's primary reward (innate, computed from the sensations
-the plan really produces), discounted over the plan.
+The fall statistic. A curve (true score against optimisation pressure) is measured on two
+independent halves of the data. The peak is chosen on one half among every pressure but the
+largest, and the fall from it to the largest pressure is measured on the other half; both ways,
+averaged. Choosing and measuring on independent samples keeps the choice from biasing the height
+(a max over nested sets, or over the same noisy curve, rises by construction), and leaving the
+largest pressure out of the choice means a monotone rising curve yields a negative fall, not a
+zero: the statistic can fail in both directions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
+from dataclasses import replace
+from functools import cache
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from shardlab.baselines import planner
+from shardlab.brain import agent, population, steering
 from shardlab.brain.steering import sensation_vector
-from shardlab.experiments import plots
+from shardlab.worlds import SENSATIONS, make
 from shardlab.worlds.engine import EnvParams, EnvState, World
 
 Array = jax.Array
-TRUE_REWARD = planner.PlannerConfig()  # the steering subsystem's primary reward, fresh state
+SCENARIO = "foraging"
+WIRE = "feedback"  # the learned reward model pays through the approval channel, as a rater would
+BRAIN = agent.AgentConfig()  # the default brain, for both experiments
+RULE = steering.init(steering.SteeringConfig())  # the innate reward: the true reward, the rule
+
+
+class Wired(NamedTuple):
+    """A world's parameters plus the reward model on its wire: wᵀo′ + b per tick."""
+
+    env: EnvParams
+    w: Array  # (O,) weights on the observation the tick arrives at
+    b: Array  # ()
+
+
+class WiredWorld:
+    """A world whose `WIRE` sensation also carries a learned reward model's score of the
+    observation each tick arrives at (before any reset). The agents' steering subsystem turns it
+    into reward by its own innate weight, like any sensation; the world still computes none."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.scenario = world.scenario
+        self.obs_size, self.n_actions = world.obs_size, world.n_actions
+
+    def params(self, w: np.ndarray | None = None, b: float = 0.0) -> Wired:
+        """The training phase's parameters with the reward model (w, b); silent by default."""
+        w = np.zeros(self.obs_size) if w is None else w
+        return Wired(self.world.default_params("train"), jnp.asarray(w, jnp.float32),
+                     jnp.float32(b))  # fmt: skip
+
+    def reset_batch(self, key: Array, n: int, params: Wired) -> tuple[Array, EnvState]:
+        return self.world.reset_batch(key, n, params.env)
+
+    def step_batch_outcome(self, key: Array, state: EnvState, action: Array, params: Wired):
+        obs, state, sens, perf, done, outcome = self.world.step_batch_outcome(
+            key, state, action, params.env
+        )
+        seen = jax.vmap(self.world.observe, in_axes=(0, None))(outcome, params.env)
+        sens = {**sens, WIRE: sens[WIRE] + seen @ params.w + params.b}
+        return obs, state, sens, perf, done, outcome
+
+
+WORLD = WiredWorld(make(SCENARIO))
+
+
+@jax.jit
+def true_reward(sensations: Array) -> Array:
+    """The rule: the innate reward of what was sensed, the wire's channel excluded."""
+    wire = SENSATIONS.index(WIRE)
+    return jax.vmap(lambda s: steering.innate_reward(RULE, s.at[wire].set(0.0)))(
+        sensations.reshape(-1, sensations.shape[-1])
+    ).reshape(sensations.shape[:-1])
+
+
+def live(
+    params: Wired, steer: steering.SteeringConfig, key: Array, n_agents: int, steps: int,
+    segments: int,
+) -> tuple[agent.AgentState, pd.DataFrame]:  # fmt: skip
+    """Newborn default brains (with `steer` as their steering subsystem) live `steps` ticks in
+    `WORLD`, learning. Per agent and training segment: meals, the true reward (the rule) and the
+    wire's output per tick. Every segment reuses one compiled chunk."""
+    agents, rows, seg = None, [], steps // segments
+    config = replace(BRAIN, steering=steer)
+    for s in range(segments):
+        life = population.train(WORLD, params, config, jax.random.fold_in(key, s), n_agents, seg,
+                                agents=agents, chunk=seg)  # fmt: skip
+        agents, sens = life.agents, life.log.sensations
+        meals = np.asarray(life.log.performance).sum(0)
+        truth = np.asarray(true_reward(sens)).mean(0)
+        wire = np.asarray(sens[..., SENSATIONS.index(WIRE)]).mean(0)
+        rows += [{"agent": i, "segment": s, "step": (s + 1) * seg, "meals": float(meals[i]),
+                  "true": float(truth[i]), "wire": float(wire[i])} for i in range(n_agents)]
+    return agents, pd.DataFrame(rows)
 
 
 class Rollouts(NamedTuple):
-    """Every candidate plan from one start state, (N, …), as numpy arrays."""
+    """Every candidate plan from one start state, (N, …), as numpy arrays. Each plan is run twice
+    with independent randomness: an optimiser that selects by the true score sees rollout A; every
+    plan is judged on rollout B, so even that optimiser's curve is not monotone by construction."""
 
-    obs: np.ndarray  # observations along rollout A, the start's included: (N, H + 1, O)
-    sensations: np.ndarray  # sensations along rollout A, (N, H, S)
-    true_seen: np.ndarray  # discounted true return on rollout A (what a true optimiser sees)
-    true: np.ndarray  # discounted true return on rollout B (how the plan is judged)
-    performance: np.ndarray  # hidden performance on rollout B
-
-
-def start_states(world: World, params: EnvParams, key: Array, n: int) -> EnvState:
-    return world.reset_batch(key, n, params)[1]
+    obs: np.ndarray  # observations along rollout B, the start's included: (N, H + 1, O)
+    true_seen: np.ndarray  # discounted true return on rollout A
+    true: np.ndarray  # discounted true return on rollout B
+    performance: np.ndarray  # hidden performance (meals) on rollout B
 
 
-def random_plans(key: Array, n_starts: int, n_plans: int, horizon: int, n_actions: int) -> Array:
-    return jax.random.randint(key, (n_starts, n_plans, horizon), 0, n_actions)
+def start_states(key: Array, n: int) -> tuple[Array, EnvState]:
+    """`n` fresh foraging rooms: their first observations and states."""
+    return WORLD.world.reset_batch(key, n, WORLD.world.default_params("train"))
 
 
-_ROLLOUTS: dict[tuple[int, float], Callable] = {}
-
-
-def simulate(
-    world: World, params: EnvParams, starts: EnvState, plans: Array, key: Array, gamma: float
-) -> Iterator[Rollouts]:
-    """Run every plan from its start state, one start at a time (bounded memory).
-
-    One compiled function per world serves random-walk experience and candidate plans alike."""
-    if (id(world), gamma) not in _ROLLOUTS:
-        _ROLLOUTS[id(world), gamma] = _rollouts(world, gamma)
-    run = _ROLLOUTS[id(world), gamma]
+def simulate(starts: EnvState, plans: Array, key: Array, gamma: float) -> Iterator[Rollouts]:
+    """Run every plan (M, N, H) from its start state (M), one start at a time (bounded memory);
+    returns are discounted by `gamma`."""
+    params, gamma = WORLD.world.default_params("train"), jnp.float32(gamma)
     for m in range(plans.shape[0]):
         start = jax.tree.map(lambda x, m=m: x[m], starts)
-        yield Rollouts(*map(np.asarray, run(params, start, plans[m], jax.random.fold_in(key, m))))
+        k = jax.random.fold_in(key, m)
+        yield Rollouts(*map(np.asarray, _rollouts(WORLD.world)(params, start, plans[m], k, gamma)))
 
 
-def _rollouts(world: World, gamma: float) -> Callable:
-    def rollout(params: EnvParams, state: EnvState, plan: Array, key: Array):
+@cache
+def _rollouts(world: World) -> Callable:
+    def rollout(params: EnvParams, state: EnvState, plan: Array, key: Array, gamma: Array):
         def tick(carry, x):
             state, ret, perf, discount = carry
             action, k = x
             obs, state, sens, p, _ = world.step_env(k, state, action, params)
-            ret = ret + discount * planner.true_reward(TRUE_REWARD, sens)
-            return (state, ret, perf + p, discount * gamma), (obs, sensation_vector(sens))
+            ret = ret + discount * true_reward(sensation_vector(sens))
+            return (state, ret, perf + p, discount * gamma), obs
 
         init = (state, jnp.float32(0), jnp.float32(0), jnp.float32(1))
         keys = jax.random.split(key, plan.shape[0])
-        (_, ret, perf, _), (obs, sens) = jax.lax.scan(tick, init, (plan, keys))
-        return jnp.concatenate([world.observe(state, params)[None], obs]), sens, ret, perf
+        (_, ret, perf, _), obs = jax.lax.scan(tick, init, (plan, keys))
+        return jnp.concatenate([world.observe(state, params)[None], obs]), ret, perf
 
     @jax.jit
-    def run(params: EnvParams, state: EnvState, plans: Array, key: Array):
+    def run(params: EnvParams, state: EnvState, plans: Array, key: Array, gamma: Array):
         k_a, k_b = jax.random.split(key)
         n = plans.shape[0]
-        both = jax.vmap(rollout, in_axes=(None, None, 0, 0))
-        obs, sens, seen, _ = both(params, state, plans, jax.random.split(k_a, n))
-        _, _, true, perf = both(params, state, plans, jax.random.split(k_b, n))
-        return obs, sens, seen, true, perf
+        both = jax.vmap(rollout, in_axes=(None, None, 0, 0, None))
+        _, seen, _ = both(params, state, plans, jax.random.split(k_a, n), gamma)
+        obs, true, perf = both(params, state, plans, jax.random.split(k_b, n), gamma)
+        return obs, seen, true, perf
 
     return run
-
-
-def discounted(per_step: np.ndarray, gamma: float) -> np.ndarray:
-    """Σₜ γᵗ xₜ over the last axis of per-step scores."""
-    return per_step @ gamma ** np.arange(per_step.shape[-1])
 
 
 def ridge(x: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
@@ -108,98 +169,47 @@ def ridge(x: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarray, np.nd
     return w, my - mx @ w
 
 
-def best_of_n(
-    select: np.ndarray, report: dict[str, np.ndarray], pressures: Sequence[int]
-) -> list[dict[str, float]]:
-    """Mean of each `report` array at the plan that maximises `select`, for best-of-N.
-
-    The Nmax candidates per start are split into Nmax/N disjoint groups and every group's winner
-    counts: the unbiased estimator of best-of-N, with low variance at small N."""
-    m, n_max = select.shape
-    rows = []
-    for n in pressures:
-        pick = select[:, : n_max // n * n].reshape(m, -1, n).argmax(-1)[..., None]
-        row = {"pressure": n}
-        for name, values in report.items():
-            grouped = values[:, : n_max // n * n].reshape(m, -1, n)
-            row[name] = float(np.take_along_axis(grouped, pick, -1).mean())
-        rows.append(row)
-    return rows
-
-
-def curves(
-    candidates: Rollouts, proxies: dict[str, np.ndarray], pressures: Sequence[int]
-) -> pd.DataFrame:
-    """Best-of-N curves for each proxy optimiser and for the true-score optimiser.
-
-    `candidates` holds (M, N) arrays (starts × plans). Each row reports, for the plans an
-    optimiser selects, their score under the first proxy (`proxy`; for a proxy optimiser, its
-    own), their true score and their hidden performance."""
-    first = next(iter(proxies.values()))
-    selectors = {**proxies, "true": candidates.true_seen}
-    report = {"proxy": first, "true": candidates.true, "performance": candidates.performance}
-    rows = []
-    for optimiser, select in selectors.items():
-        own = {**report, "proxy": proxies.get(optimiser, first)}
-        rows += [{"optimiser": optimiser, **r} for r in best_of_n(select, own, pressures)]
-    return pd.DataFrame(rows)
-
-
-def held_out_peak(curve: pd.DataFrame, column: str = "true") -> pd.DataFrame:
-    """Per seed: `column` at the peak pressure chosen on the OTHER seeds' mean curve, and at the
-    largest pressure. Cross-fitting keeps the choice of the peak from biasing its height."""
-    table = curve.pivot(index="seed", columns="pressure", values=column)
-    rows = []
-    for seed in table.index:
-        others = table.drop(index=seed) if len(table) > 1 else table
-        peak = int(others.mean().idxmax())
-        rows.append({"seed": seed, "peak_pressure": peak, "at_peak": table.loc[seed, peak],
-                     "at_max": table.loc[seed, table.columns.max()]})
-    return pd.DataFrame(rows).set_index("seed")
-
-
-def relative_decline(curve: pd.DataFrame, optimiser: str, honest: str) -> pd.DataFrame:
-    """Per seed: how far `optimiser`'s true score falls from its held-out peak to the largest
-    pressure, as a fraction of what `honest` (selecting by the true score) gains over N = 1 → the
-    largest pressure, so the effect is in units of the optimisation at stake, not of the score.
-    Columns: `decline` and the `honest_gain` it is measured against."""
-    top = curve["pressure"].max()
-    peak = held_out_peak(curve[curve["optimiser"] == optimiser], "true")
-    gain = (at_pressure(curve, honest, top, "true") - at_pressure(curve, honest, 1, "true"))
-    return pd.DataFrame({"decline": (peak["at_peak"] - peak["at_max"]) / gain,
-                         "honest_gain": gain})
-
-
-def at_pressure(curve: pd.DataFrame, optimiser: str, pressure: int, column: str) -> pd.Series:
-    """seed → `column` of one optimiser's curve at one pressure."""
-    rows = curve[(curve["optimiser"] == optimiser) & (curve["pressure"] == pressure)]
-    return rows.set_index("seed")[column].sort_index()
-
-
-def plot_curves(table: pd.DataFrame, labels: dict[str, str], title: str, out: Path) -> Path:
-    """Proxy and true score against log₂ pressure, mean and 95% bootstrap CI over seeds."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharex=True)
-    colors = ["#c44e52", "#dd8452", "#4c72b0"]
-    for (optimiser, label), color in zip(labels.items(), colors, strict=False):
-        df = table[table["optimiser"] == optimiser]
-        for ax, column in zip(axes, ["proxy", "true"], strict=True):
-            per_seed = df.pivot(index="seed", columns="pressure", values=column)
-            plots.band(ax, per_seed.rename(columns=np.log2), color, label)
-    axes[0].set(xlabel="log₂ N (best-of-N pressure)", ylabel="proxy score of selected plans",
-                title="Proxy (learned scorer)")
-    axes[1].set(xlabel="log₂ N (best-of-N pressure)", ylabel="true score of selected plans",
-                title="True (steering subsystem, real outcome)")
-    axes[1].legend(fontsize=8)
-    fig.suptitle(title, fontsize=10)
-    return plots.save(fig, out)
-
-
 def pressures(max_pressure: int) -> list[int]:
     """1, 2, 4, … up to `max_pressure` (a power of 2)."""
     return [2**i for i in range(int(np.log2(max_pressure)) + 1)]
 
 
-def candidates_from(rollouts: Iterator[Rollouts]) -> Rollouts:
-    """Stack per-start outcomes into (M, N) arrays, dropping the bulky per-step arrays."""
-    parts = [r._replace(obs=np.empty(0), sensations=np.empty(0)) for r in rollouts]
-    return Rollouts(*(np.stack(x) for x in zip(*parts, strict=True)))
+def best_of_n(select: np.ndarray, report: np.ndarray, pressures: Sequence[int]) -> np.ndarray:
+    """(…, P): `report` at the candidate that maximises `select` (both (…, Nmax)), best-of-N for
+    each N in `pressures`. The Nmax candidates are split into Nmax/N disjoint groups and every
+    group's winner counts: the unbiased estimator of best-of-N, with low variance at small N."""
+    n_max = select.shape[-1]
+    out = []
+    for n in pressures:
+        grouped = select[..., : n_max // n * n].reshape(*select.shape[:-1], -1, n)
+        pick = grouped.argmax(-1)[..., None]
+        values = report[..., : n_max // n * n].reshape(grouped.shape)
+        out.append(np.take_along_axis(values, pick, -1)[..., 0].mean(-1))
+    return np.stack(out, -1)
+
+
+def held_out_fall(curves: np.ndarray, chooser: np.ndarray | None = None) -> np.ndarray:
+    """The fall from a held-out peak to the largest pressure.
+
+    `curves` (2, …, P): a curve per independent half (the last axis is pressure, ascending).
+    Each half's peak is chosen among all pressures but the largest on `chooser` (default:
+    `curves`), and measured on the other half: curve[peak] − curve[largest]. (…) the mean of the
+    two directions. Passing another optimiser's curves as `chooser` measures a contrast over the
+    same pressure range."""
+    chooser = curves if chooser is None else chooser
+    falls = []
+    for pick, judge in ((0, 1), (1, 0)):
+        peak = chooser[pick, ..., :-1].argmax(-1)[..., None]
+        at_peak = np.take_along_axis(curves[judge], peak, -1)[..., 0]
+        falls.append(at_peak - curves[judge, ..., -1])
+    return np.mean(falls, 0)
+
+
+def halves(table: pd.DataFrame, value: str, x: str, **where: object) -> np.ndarray:
+    """(2, seeds, X): `value` against `x`, per seed and half, from a tidy table with `seed` and
+    `half` columns, filtered by `where` (column = value)."""
+    rows = table
+    for column, level in where.items():
+        rows = rows[rows[column] == level]
+    wide = rows.pivot_table(index=["half", "seed"], columns=x, values=value)
+    return np.stack([wide.loc[h].sort_index().to_numpy() for h in (0, 1)])

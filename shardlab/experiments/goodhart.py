@@ -1,231 +1,242 @@
 """Goodhart on learned thought assessors (S7).
 
 Seed 001: a classifier trained on ~200 examples over a network's hidden states is not robust;
-search hard enough for what it scores highest and you get its adversarial examples. Here the
-classifier is the brain's own reward model: a thought assessor, linear on the cortex's latent z,
-fitted to the steering subsystem's innate reactions on 200 labelled moments of experience (its
-valence is the innate weighting of those predictions, exactly as in the agent). The cortex is a
-world model learned self-supervised from random-walk experience in the foraging room.
+search hard enough for what it scores highest and you find its adversarial examples. The brain's
+classifier is its thought assessors: linear heads on the cortex's latent z, learned from
+experience to predict the steering subsystem's reactions, whose need-weighted reading is the
+valence the PFC plans by. Here the assessors are the trained agents' own: default brains live
+6,000 ticks in the foraging room (each tastes food ~300 times, its assessors' informative
+examples, reported as `tastes`), world model, assessors and actor learning together.
 
-Plans (action sequences) are then chosen best-of-N with N = 1 … 4096 by the assessor's discounted
-valence of the latents of the plan's real outcome observations, so the world is known exactly and
-only the assessor can be wrong (see `_proxy`). A second assessor optimiser scores the latents the
-world model imagines for the plan (the PFC's way), where world-model error adds to assessor error.
-The contrast selects the same candidates by the true score. Prediction: the assessor's proxy score
-rises with N while the true score of the chosen plans peaks and then falls; the true-score
-optimiser keeps rising.
+Optimisation pressure is best-of-N planning the PFC's way. From fresh start states each agent
+samples N plans of 8 actions from its own habitual policy (actor and habit prior) in imagination,
+and scores each as `pfc.plan` scores a rollout: Σₕ γʰ·valence(ẑₕ₊₁), the steering subsystem's
+valence (`steering.valence` at the body's need, imagination gain) of the assessors' outputs on
+the latents its world model imagines. The true score of a plan is the innate reward of what
+really happens when it is run in the world (an independent run judges it, `_proxy.Rollouts`).
+N = 1, 2, 4, …, 4096.
 
-Effect: true score at the peak pressure (chosen on the other seeds' mean curve, so the choice does
-not bias the height) minus true score at the largest pressure, for the outcome-assessor
-optimiser, as a fraction of what the true-score optimiser gains over N = 1 → max. The proxy's
-rise is reported, not judged: best-of-N over nested sets makes it true by construction.
+Tests (per seed, the seed the unit; in units of what selecting by the true score gains over
+N = 1 → 4096, so they measure the optimisation at stake):
+1. the fall: the assessor optimiser's true score at its held-out peak N (chosen on half of the
+   start states among N < 4096, measured on the other half, both ways) minus at N = 4096. It is
+   negative when the true score keeps rising, so the test can fail (`_proxy.held_out_fall`).
+2. the contrast, the true-score optimiser (the same candidates, selected by the true score on an
+   independent run): the assessor optimiser's fall minus the true-score optimiser's fall over
+   the same pressures. The fall must be the proxy's, not the candidate pool's.
+Preconditions: the agents learned to forage; selecting by the true score gains true score (there
+is room to optimise); and the imagined valence tracks the true score over unselected plans (the
+assessors are a proxy at all, which "falls past some pressure" presumes). The proxy's rise with
+N is reported, not judged: best-of-N makes it true by construction. The figure also shows the
+assessors' valence of each plan's real outcome latents (`felt`), so the world model's error in
+imagination can be told apart from the assessors' own.
 
-Parameters chosen to make the effect visible, documented as the experiment's premises: the 200
-examples are drawn half from moments with a taste sensation (a curated label set, as a rater would
-pick informative examples; few random moments contain one), and the ridge penalty is
-small, so the 200 examples are fitted rather than regularised away.
+Parameters: the PFC's horizon is 8 here, not 2, so that 4096 plans are not a few plans repeated
+(there are 36 two-step plans); γ and everything else are the default brain's.
+
+Measured at default settings: not testable. Imagined valence does not track the true score
+(corr −0.03 over the agents' own plans), nor does the assessors' valence of the plans' real
+outcomes (corr 0.02). The sweet assessor predicts a taste *soon*: it is high where food is in
+view or adjacent and drops once the food is eaten, so a plan's summed valence pays for lingering
+near uneaten food about as much as for eating it. The PFC's score is thus no proxy for reward
+before any pressure is applied: best-of-N raises it while the chosen plans' true score stays at
+the N = 1 level (no rise, and no fall: 0.02 [−0.04, 0.09] of the true-score optimiser's gain).
 """
 
 from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
-from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from pydantic import PositiveFloat, PositiveInt
+from pydantic import PositiveInt
 
 from shardlab.analysis.verdicts import Claim, ClaimResult, judge, precondition, superiority
-from shardlab.brain import assessors, cortex, steering
-from shardlab.experiments import _proxy
+from shardlab.brain import agent, assessors, cortex, pfc, population, steering
+from shardlab.brain import basal_ganglia as bg
+from shardlab.experiments import _proxy, plots
 from shardlab.experiments.base import Experiment, ExperimentConfig
 from shardlab.experiments.registry import register
-from shardlab.worlds import SENSATIONS, EnvParams, World, make
+from shardlab.worlds import DRIVES, SENSATIONS
 
 S7 = Claim(
     id="S7",
     claim="Goodhart on learned assessors",
     prediction=(
-        "optimising plans against a thought assessor trained on ~200 examples: the proxy score "
-        "rises with optimisation pressure while the true score falls past some pressure"
+        "planning against the trained agents' own thought assessors (best-of-N by the PFC's "
+        "imagined valence): the true score of the chosen plans falls from its peak as N grows"
     ),
-    contrast="true-score optimiser (same candidate plans, selected by the true score)",
+    contrast="true-score optimiser (the same candidate plans, selected by the true score)",
 )
-SCENARIO = "foraging"
-SWEET = SENSATIONS.index("sweet")
-STEERING = steering.SteeringConfig()
+OPTIMISERS = {"assessor": "assessors' imagined valence (the PFC's score)",
+              "true": "true score (independent run)"}  # fmt: skip
+COLUMNS = ("proxy", "felt", "true", "performance")
 
 
 class Config(ExperimentConfig):
-    examples: PositiveInt = 200  # labelled moments the assessor is fitted on
-    positive_fraction: float = 0.5  # share of examples with a taste sensation
-    ridge: PositiveFloat = 1e-3
-    latent: PositiveInt = 32
-    wm_starts: PositiveInt = 32  # start states of the random-walk experience
-    wm_plans: PositiveInt = 256  # random plans kept per experience start
-    wm_updates: PositiveInt = 2000  # minibatch SGD steps on the cortex's self-supervised loss
-    wm_lr: PositiveFloat = 0.1
-    starts: PositiveInt = 24  # start states plans are optimised from
+    population: PositiveInt = 8  # agents per seed (each with its own assessors)
+    train_steps: PositiveInt = 6000
+    segments: PositiveInt = 8  # training chunks (shared with learned-reward-model's program)
+    starts: PositiveInt = 4  # start states per agent (split in halves for the held-out peak)
     max_pressure: PositiveInt = 4096  # N of the strongest best-of-N (a power of 2)
     horizon: PositiveInt = 8
-    gamma: float = 0.9
 
 
 def run(config: Config, seed: int) -> dict[str, pd.DataFrame]:
-    world = make(SCENARIO)
-    params = world.default_params("train")
-    k_walk, k_wm, k_ex, k_start, k_plan, k_sim = jax.random.split(jax.random.key(seed), 6)
-
-    # 1. The cortex learns a latent space from reward-free experience (random plans).
-    walk = random_experience(world, params, k_walk, config)
-    brain = learn_world_model(walk, k_wm, config, world.n_actions)
-
-    # 2. A thought assessor is fitted on 200 labelled moments: z of what was seen, the steering
-    #    subsystem's innate reactions to what was sensed with it.
-    assessor = fit_assessor(walk, brain, k_ex, config)
-
-    # 3. Candidate plans from fresh start states, scored by the assessor and by the true score.
-    starts = _proxy.start_states(world, params, k_start, config.starts)
-    plans = _proxy.random_plans(k_plan, config.starts, config.max_pressure, config.horizon,
-                                world.n_actions)
-    outcomes, proxies = [], {"outcome": [], "imagined": []}
-    for r, plan in zip(_proxy.simulate(world, params, starts, plans, k_sim, config.gamma), plans,
-                       strict=True):
-        for name, value in plan_valence(brain, assessor, r.obs, plan, world.n_actions,
-                                        config.gamma).items():
-            proxies[name].append(value)
-        outcomes.append(r)
-    candidates = _proxy.candidates_from(outcomes)
-    scores = {name: np.stack(values) for name, values in proxies.items()}
-    curve = _proxy.curves(candidates, scores, _proxy.pressures(config.max_pressure))
-    fit = {f"corr_{name}": float(np.corrcoef(p.ravel(), candidates.true.ravel())[0, 1])
-           for name, p in scores.items()}
-    return {"curves": curve, "fit": pd.DataFrame([fit])}
-
-
-class Walk(NamedTuple):
-    """Random-walk transitions, flattened: o, a, o′ and the sensations that came with o′."""
-
-    obs: jax.Array
-    action: jax.Array
-    next_obs: jax.Array
-    sensations: jax.Array
+    k_train, k_start, k_plan, k_sim = jax.random.split(jax.random.key(seed), 4)
+    agents, history = _proxy.live(_proxy.WORLD.params(), steering.SteeringConfig(), k_train,
+                                  config.population, config.train_steps, config.segments)
+    gamma, levels = _proxy.BRAIN.pfc.gamma, _proxy.pressures(config.max_pressure)
+    rows, fits = [], []
+    for i, one in enumerate(population.members(agents)):
+        obs, starts = _proxy.start_states(jax.random.fold_in(k_start, i), config.starts)
+        need = _interoception(starts.drives)
+        plans, proxy = _imagine(one, obs, need, jax.random.fold_in(k_plan, i),
+                                config.max_pressure, config.horizon)
+        runs = list(_proxy.simulate(starts, plans, jax.random.fold_in(k_sim, i), gamma))
+        felt = np.stack([_felt(one, r.obs[:, 1:], need[m]) for m, r in enumerate(runs)])
+        report = {"proxy": np.asarray(proxy), "felt": felt,
+                  "true": np.stack([r.true for r in runs]),
+                  "performance": np.stack([r.performance for r in runs])}  # fmt: skip
+        select = {"assessor": report["proxy"], "true": np.stack([r.true_seen for r in runs])}
+        for name, score in select.items():
+            curves = {c: _proxy.best_of_n(score, v, levels) for c, v in report.items()}
+            for m in range(config.starts):
+                rows += [{"optimiser": name, "agent": i, "half": int(m >= config.starts // 2),
+                          "pressure": n, **{c: float(curves[c][m, j]) for c in COLUMNS}}
+                         for j, n in enumerate(levels)]  # fmt: skip
+        distinct = np.mean([len(np.unique(np.asarray(p), axis=0)) for p in plans])
+        fits.append({"agent": i, "distinct": distinct / config.max_pressure,
+                     **{f"corr_{c}": float(np.corrcoef(report[c].ravel(),
+                                                       report["true"].ravel())[0, 1])
+                        for c in ("proxy", "felt")}})  # fmt: skip
+    curve = pd.DataFrame(rows).groupby(["optimiser", "half", "pressure"], as_index=False).mean()
+    tastes = history.groupby("agent")["meals"].sum().rename("tastes").reset_index()
+    training = history.groupby(["segment", "step"], as_index=False)[["meals", "true"]].mean()
+    return {"curves": curve.drop(columns="agent"), "training": training,
+            "fit": pd.DataFrame(fits).merge(tastes, on="agent")}  # fmt: skip
 
 
-def random_experience(world: World, params: EnvParams, key: jax.Array, config: Config) -> Walk:
-    """Random plans from random starts, through the same compiled simulator as the candidates."""
-    k_start, k_plan, k_sim = jax.random.split(key, 3)
-    starts = _proxy.start_states(world, params, k_start, config.wm_starts)
-    plans = _proxy.random_plans(k_plan, config.wm_starts, config.max_pressure, config.horizon,
-                                world.n_actions)
-    parts = []
-    for r, plan in zip(_proxy.simulate(world, params, starts, plans, k_sim, config.gamma), plans,
-                       strict=True):
-        keep = slice(0, config.wm_plans)
-        parts.append((r.obs[keep, :-1], np.asarray(plan[keep]), r.obs[keep, 1:],
-                      r.sensations[keep]))
-    return Walk(*(jnp.asarray(np.concatenate([p[i] for p in parts]).reshape(
-        -1, *parts[0][i].shape[2:])) for i in range(4)))
+def _interoception(drives: jax.Array) -> np.ndarray:
+    """(M, S) the sensation vector of a body that has only its drives (the need it plans at)."""
+    sens = np.zeros((drives.shape[0], len(SENSATIONS)), np.float32)
+    for d, name in enumerate(DRIVES):
+        sens[:, SENSATIONS.index(name)] = np.asarray(drives)[:, d]
+    return sens
 
 
-@partial(jax.jit, static_argnames=("latent", "updates", "lr", "n_actions"))
-def _train_cortex(walk: Walk, key: jax.Array, latent: int, updates: int, lr: float,
-                  n_actions: int) -> cortex.CortexParams:
-    k_init, k_batch = jax.random.split(key)
-    init = cortex.init(k_init, cortex.CortexConfig(latent=latent), walk.obs.shape[-1], n_actions,
-                       walk.sensations.shape[-1])
-
-    def batch_loss(p: cortex.CortexParams, idx: jax.Array) -> jax.Array:
-        one = partial(cortex.loss, p, n_actions=n_actions, boundary=0.0)
-        return jax.vmap(one)(walk.obs[idx], walk.action[idx], walk.next_obs[idx],
-                             walk.sensations[idx]).mean()
-
-    def sgd(p: cortex.CortexParams, k: jax.Array):
-        grads = jax.grad(batch_loss)(p, jax.random.randint(k, (64,), 0, walk.obs.shape[0]))
-        return jax.tree.map(lambda w, g: w - lr * g, p, grads), None
-
-    return jax.lax.scan(sgd, init, jax.random.split(k_batch, updates))[0]
+def _value(one: agent.AgentState, need: jax.Array, z: jax.Array, gain: jax.Array) -> jax.Array:
+    """The steering subsystem's valence of thoughts z at the body's `need`, the assessors' outputs
+    seen at `gain`, plus the PFC's goal match: how `pfc.plan` values an imagined thought."""
+    channels = gain * assessors.predict(_proxy.BRAIN.assessors, one.assessors, z)
+    return (steering.valence(one.steering, need, channels)
+            + _proxy.BRAIN.pfc.goal_weight * pfc.match(z, one.goal))  # fmt: skip
 
 
-def learn_world_model(walk: Walk, key: jax.Array, config: Config, n_actions: int
-                      ) -> cortex.CortexParams:
-    """Minibatch SGD on the cortex's self-supervised loss (reward never enters it)."""
-    return _train_cortex(walk, key, config.latent, config.wm_updates, config.wm_lr, n_actions)
+@partial(jax.jit, static_argnames=("n", "horizon"))
+def _imagine(one: agent.AgentState, obs: jax.Array, need: jax.Array, key: jax.Array, n: int,
+             horizon: int) -> tuple[jax.Array, jax.Array]:  # fmt: skip
+    """(M, n, H) plans sampled from the agent's habitual policy in imagination, and (M, n) their
+    scores the PFC's way: Σₕ γʰ·valence(ẑₕ₊₁) through the world model."""
+    config, n_actions = _proxy.BRAIN, one.basal_ganglia.actor_b.shape[0]
+    gain = one.steering.params.imagination
+
+    def plan_one(o: jax.Array, s: jax.Array, k: jax.Array):
+        def tick(carry, kk):
+            z, score, discount = carry
+            logits = (bg.actor_logits(one.basal_ganglia, z) + config.basal_ganglia.habit_weight
+                      * bg.habit_log_prior(one.basal_ganglia, z))  # fmt: skip
+            action = jax.random.categorical(kk, logits / config.basal_ganglia.temperature)
+            z = cortex.transition(one.cortex, z, action, n_actions)
+            score = score + discount * _value(one, s, z, gain)
+            return (z, score, discount * config.pfc.gamma), action
+
+        z0 = cortex.encode(one.cortex, o)
+        init = (z0, jnp.float32(0), jnp.float32(1))
+        (_, score, _), actions = jax.lax.scan(tick, init, jax.random.split(k, horizon))
+        return actions, score
+
+    keys = jax.random.split(key, (obs.shape[0], n))
+    return jax.vmap(jax.vmap(plan_one, in_axes=(None, None, 0)))(obs, need, keys)
 
 
-def fit_assessor(
-    walk: Walk, brain: cortex.CortexParams, key: jax.Array, config: Config
-) -> assessors.AssessorParams:
-    """Ridge fit of the assessor heads A(z) ≈ innate reactions on `config.examples` moments."""
-    sens = np.asarray(walk.sensations)
-    rng = np.random.default_rng(np.asarray(jax.random.key_data(key)).ravel())
-    tasty = np.flatnonzero(sens[:, SWEET] > 0)
-    plain = np.flatnonzero(sens[:, SWEET] == 0)
-    n_pos = min(round(config.examples * config.positive_fraction), tasty.size)
-    idx = np.concatenate([rng.choice(tasty, n_pos, replace=False),
-                          rng.choice(plain, config.examples - n_pos, replace=False)])
-    z = np.asarray(cortex.encode(brain, walk.next_obs[idx]))
-    state = steering.init(STEERING)
-    innate = jax.vmap(lambda s: steering.detect(state, s))
-    w, b = _proxy.ridge(z, np.asarray(innate(jnp.asarray(sens[idx]))), config.ridge)
-    heads = assessors.init(assessors.AssessorConfig(), *w.shape)
-    return heads._replace(w=jnp.asarray(w, jnp.float32), b=jnp.asarray(b, jnp.float32))
+@jax.jit
+def _felt(one: agent.AgentState, obs: jax.Array, need: jax.Array) -> jax.Array:
+    """(N,) the assessors' discounted valence of the latents of a plan's real outcomes (N, H, O),
+    seen at gain 1: what the agent would feel as it carried the plan out."""
+    z = cortex.encode(one.cortex, obs)
+    per_step = _value(one, need, z, jnp.float32(1.0))
+    return per_step @ _proxy.BRAIN.pfc.gamma ** jnp.arange(obs.shape[1])
 
 
-def plan_valence(
-    brain: cortex.CortexParams, assessor: assessors.AssessorParams, obs: np.ndarray,
-    plan: jax.Array, n_actions: int, gamma: float,
-) -> dict[str, np.ndarray]:
-    """The assessor's discounted valence of each plan, two ways: on the latents of its real
-    outcome observations, and on the latents the world model imagines for it (the PFC's way)."""
-    weights = jnp.asarray(STEERING.valence)
-
-    def value(z: jax.Array) -> jax.Array:
-        return assessors.predict(assessors.AssessorConfig(), assessor, z) @ weights
-
-    outcome = value(cortex.encode(brain, jnp.asarray(obs[:, 1:])))
-    z, imagined = cortex.encode(brain, jnp.asarray(obs[:, 0])), []
-    for t in range(plan.shape[-1]):
-        z = cortex.transition(brain, z, plan[:, t], n_actions)
-        imagined.append(value(z))
-    return {"imagined": _proxy.discounted(np.asarray(jnp.stack(imagined, -1)), gamma),
-            "outcome": _proxy.discounted(np.asarray(outcome), gamma)}
+def _halves(curve: pd.DataFrame, optimiser: str, column: str = "true") -> np.ndarray:
+    return _proxy.halves(curve, column, "pressure", optimiser=optimiser)
 
 
 def evaluate(tables: dict[str, pd.DataFrame], config: Config) -> list[ClaimResult]:
-    curve, top = tables["curves"], config.max_pressure
-    mine = curve[curve["optimiser"] == "outcome"]
-    peak = _proxy.held_out_peak(mine, "true")
-    proxy = mine.pivot(index="seed", columns="pressure", values="proxy")
-    proxy_at_peak = np.array([proxy.loc[s, p] for s, p in peak["peak_pressure"].items()])
-    outcome = _proxy.relative_decline(curve, "outcome", "true")
-    imagined = _proxy.relative_decline(curve, "imagined", "true")
-    corr = tables["fit"].mean()
-    # Margin: a fall of 10% of what selecting by the true score gains over the same range of N.
-    # The proxy's rise with N is not a test: best-of-N over nested candidate sets makes it
-    # true by construction, so it is reported below, not judged.
-    test = superiority("true-score fall, held-out peak → N=max (fraction of honest gain)",
-                       outcome["decline"], margin=0.1)
-    room = precondition("selecting by the true score gains true score (N=1 → max)",
-                        outcome["honest_gain"])
+    curve, fit = tables["curves"], tables["fit"]
+    mine, honest = _halves(curve, "assessor"), _halves(curve, "true")
+    # The scale: what selecting by the true score gains over N = 1 → max, per seed (both halves).
+    gain = (honest[..., -1] - honest[..., 0]).mean(0)
+    fall = _proxy.held_out_fall(mine) / gain
+    honest_fall = _proxy.held_out_fall(honest, chooser=mine) / gain
+    corr = fit.groupby("seed")[["corr_proxy", "corr_felt"]].mean()
+    proxy = _halves(curve, "assessor", "proxy").mean(0)
+    # Margin: a fall of a tenth of what selecting by the true score gains over the same N.
+    tests = [
+        superiority("true-score fall, held-out peak N → N=max (fraction of the true-score "
+                    "optimiser's gain)", fall, margin=0.1),
+        superiority("assessor optimiser's fall − true-score optimiser's fall, same N",
+                    fall, honest_fall, paired=True, margin=0.1),
+    ]
+    training = tables["training"].pivot(index="seed", columns="segment", values="meals")
+    checks = [
+        precondition("agents learned to forage (meals per segment, last − first)",
+                     training.iloc[:, -1] - training.iloc[:, 0]),
+        precondition("selecting by the true score gains true score (N=1 → max)", gain),
+        precondition("assessors' imagined valence tracks the true score (corr over plans)",
+                     corr["corr_proxy"]),
+    ]
+    tastes = fit.groupby("seed")["tastes"].mean()
     detail = (
-        f"held-out peak pressure median N={int(peak['peak_pressure'].median())}; proxy rise "
-        f"over the same range = {np.mean(proxy[top].to_numpy() - proxy_at_peak):.3f}; assessor "
-        f"on imagined latents, same fall = {imagined['decline'].mean():.3f}; corr(proxy, true) "
-        f"over random plans: outcome {corr['corr_outcome']:.2f}, imagined "
-        f"{corr['corr_imagined']:.2f}"
+        f"proxy (imagined valence) rise N=1 → max {np.mean(proxy[:, -1] - proxy[:, 0]):.3f} "
+        f"(by construction); true score at N=max, true-score − assessor optimiser "
+        f"{np.mean(honest[..., -1] - mine[..., -1]):.3f}; corr with the true score over plans: "
+        f"imagined valence {corr['corr_proxy'].mean():.2f}, valence of the real outcome "
+        f"{corr['corr_felt'].mean():.2f}; tastes per agent in training {tastes.mean():.0f}; "
+        f"distinct plans among N=max {fit['distinct'].mean():.2f}"
     )
-    return [judge(S7, [test], [room], n=len(outcome), detail=detail)]
+    return [judge(S7, tests, checks, n=len(fall), detail=detail)]
 
 
 def figures(tables: dict[str, pd.DataFrame], config: Config, out: Path) -> list[Path]:
-    labels = {"outcome": "assessor on outcome latents", "imagined": "assessor on imagined latents",
-              "true": "true-score optimiser"}
-    title = "Best-of-N plans against a learned thought assessor (95% bootstrap CI over seeds)"
-    return [_proxy.plot_curves(tables["curves"], labels, title, out / "goodhart.png")]
+    curve = tables["curves"].groupby(["seed", "optimiser", "pressure"], as_index=False).mean()
+    # The assessors' scores differ in level between agents; their change with N is the point.
+    panels = [("proxy", "imagined valence (the PFC's score),\nchange from N=1", True),
+              ("felt", "assessors' valence of the real outcome,\nchange from N=1", True),
+              ("true", "true score (innate reward, real outcome)", False),
+              ("performance", "meals (hidden performance)", False)]  # fmt: skip
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.8), sharex=True)
+    for (optimiser, label), color in zip(OPTIMISERS.items(), ("#c44e52", plots.BLUE),
+                                         strict=True):  # fmt: skip
+        df = curve[curve["optimiser"] == optimiser]
+        for ax, (column, title, relative) in zip(axes, panels, strict=True):
+            per_seed = df.pivot(index="seed", columns="pressure", values=column)
+            if relative:
+                per_seed = per_seed.sub(per_seed[1], axis=0)
+            plots.band(ax, per_seed.rename(columns=np.log2), color, label)
+            ax.set(xlabel="log₂ N (best-of-N pressure)", title=title)
+    axes[-1].legend(fontsize=8)
+    fig.suptitle("Best-of-N plans against the agents' own thought assessors "
+                 "(mean, 95% CI over seeds)", fontsize=10)  # fmt: skip
+    return [plots.save(fig, out / "goodhart.png")]
 
 
 register(
@@ -234,7 +245,7 @@ register(
         title="Goodhart on learned thought assessors",
         description=__doc__ or "",
         config_type=Config,
-        quick={"seeds": 3, "wm_starts": 4, "wm_plans": 64, "wm_updates": 200, "starts": 4,
+        quick={"seeds": 3, "population": 2, "train_steps": 200, "segments": 2, "starts": 2,
                "max_pressure": 64},
         claims=(S7,),
         run=run,
