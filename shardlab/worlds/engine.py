@@ -113,6 +113,7 @@ class World:
         self.obs_size = self.view * self.view * self.n_channels + self.n_intero
         self.n_actions = len(ACTIONS)
         self._queue = 1 + max((k.delay for k in scenario.kinds), default=0)
+        self._signs = any(k.signal for k in scenario.kinds)  # else no step places a sign
         if isinstance(scenario.layout, tuple):
             fixed = layouts.ascii_map(scenario.layout)
             self._layout = lambda key: fixed
@@ -306,9 +307,10 @@ class World:
 
         # A sign moves beside the object that has just sent delayed sensations (the agent stands
         # on it); `_present` shows it while they are on their way.
-        sent = jnp.any(emission != 0, -1) & (params.delay[kind] > 0)
-        slot_pos = jnp.where((jnp.any(sent) & params.signal[kind])[:, None],
-                             _beside(state.walls, pos), slot_pos)  # fmt: skip
+        if self._signs:
+            sent = jnp.any(emission != 0, -1) & (params.delay[kind] > 0)
+            slot_pos = jnp.where((jnp.any(sent) & params.signal[kind])[:, None],
+                                 _beside(state.walls, pos), slot_pos)  # fmt: skip
 
         # Consumption: gone for good, or respawned elsewhere in its region.
         eaten = (touch > 0) & params.consumed[kind]
