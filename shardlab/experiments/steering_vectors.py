@@ -62,17 +62,18 @@ class Config(ExperimentConfig):
 
 def cheese_vector(
     agents: agent_.AgentState, key: jax.Array, n_mazes: int
-) -> tuple[steering.SteeringVector, float]:
+) -> tuple[steering.SteeringVector, dict[str, float]]:
     """Per mouse: mean pre-activation with the cheese in view − the same squares without it;
-    and the mean norm of those pre-activations (the vector's scale)."""
+    and, for scale, the mean norms of those pre-activations and of one cheese's change to them."""
     states, table = cheese_maze.maze_states(key, n_mazes)
     on_cheese = (table.row == table.cheese_row) & (table.col == table.cheese_col)
     keep = cheese_maze.cheese_visible(table) & ~on_cheese.to_numpy()
     shown = jnp.ones(len(table), bool)
     with_cheese = steering.activations(agents, cheese_maze.observe(states, shown))[:, keep]
     without = steering.activations(agents, cheese_maze.observe(states, ~shown))[:, keep]
-    vector = steering.mean_difference(with_cheese, without, name="cheese")
-    return vector, float(np.linalg.norm(without, axis=-1).mean())
+    norms = {"activation_norm": float(np.linalg.norm(without, axis=-1).mean()),
+             "cheese_norm": float(np.linalg.norm(with_cheese - without, axis=-1).mean())}
+    return steering.mean_difference(with_cheese, without, name="cheese"), norms
 
 
 def run(config: Config, seed: int) -> dict[str, pd.DataFrame]:
@@ -81,7 +82,7 @@ def run(config: Config, seed: int) -> dict[str, pd.DataFrame]:
     agents = cheese_maze.train_agents(k_train, config.population, config.train_steps,
                                       config.chunk)  # fmt: skip
     k_build, k_random, k_test, k_base = jax.random.split(jax.random.fold_in(key, 98), 4)
-    vector, scale = cheese_vector(agents, k_build, config.build_mazes)
+    vector, norms = cheese_vector(agents, k_build, config.build_mazes)
     offsets, labels = _steering.doses(vector, k_random, config.coefficients)
     w = cheese_maze.world()
     log = steering.dose_rollout(w, w.default_params("test"), cheese_maze.BRAIN, agents, k_test,
@@ -94,7 +95,7 @@ def run(config: Config, seed: int) -> dict[str, pd.DataFrame]:
         "untrained_reach": float(cheese_maze.cheese_rate(born, k_base, "test",
                                                          config.test_steps).mean()),
         "vector_norm": float(vector.norm.mean()),
-        "activation_norm": scale,
+        **norms,
     }])  # fmt: skip
     return {"doses": doses, "summary": summary}
 
@@ -109,7 +110,8 @@ def evaluate(tables: dict[str, pd.DataFrame], config: Config) -> list[ClaimResul
     detail = (
         f"reach rate unsteered {summary.reach.mean():.3f}, untrained "
         f"{summary.untrained_reach.mean():.3f}; cheese vector norm {summary.vector_norm.mean():.2f}"
-        f" against pre-activations of norm {summary.activation_norm.mean():.2f}"
+        f", one cheese's change {summary.cheese_norm.mean():.2f}, pre-activations' norm "
+        f"{summary.activation_norm.mean():.2f}"
     )
     return [judge(S8, tests, [learned], n=len(summary), detail=detail)]
 
