@@ -117,6 +117,13 @@ def test_tests_from_samples() -> None:
     assert precondition("control", rng.normal(1.0, 0.1, 8)).passed
 
 
+def test_a_bounded_effect_keeps_its_interval_in_bounds() -> None:
+    rho = np.array([1.0, 1.0, 1.0, 0.4, 1.0, 1.0, 0.9, 1.0])  # per-seed Spearman ρ
+    free = superiority("ρ", rho, margin=0.8)
+    cut = superiority("ρ", rho, margin=0.8, bounds=(-1.0, 1.0))
+    assert free.ci[1] > 1.0 and cut.ci == (free.ci[0], 1.0) and cut.verdict == free.verdict
+
+
 PLANTED = {
     "toy-coin": "supported",  # a planted effect
     "toy-coin-null": "not supported",  # a planted null, superiority test with a margin

@@ -205,6 +205,15 @@ def _effect(a: ArrayLike, b: ArrayLike | None, paired: bool, level: float, seed:
     return float(x.mean() - y.mean()), diff_ci(x, y, paired=paired, level=level, seed=seed)
 
 
+def _within(ci: Interval, bounds: Interval | None) -> Interval:
+    """The CI cut to the range the mean can take (e.g. [−1, 1] for a mean correlation). The
+    true mean lies in that range, so the cut interval covers it whenever the whole one does."""
+    if bounds is None:
+        return ci
+    lo, hi = bounds
+    return float(np.clip(ci[0], lo, hi)), float(np.clip(ci[1], lo, hi))
+
+
 def superiority(
     name: str,
     a: ArrayLike,
@@ -213,12 +222,14 @@ def superiority(
     margin: float,
     paired: bool = False,
     direction: Direction = 1,
+    bounds: Interval | None = None,
     seed: int = 0,
 ) -> Test:
-    """A predicted effect: mean(a), or mean(a) − mean(b), exceeds `margin` in `direction`."""
+    """A predicted effect: mean(a), or mean(a) − mean(b), exceeds `margin` in `direction`.
+    `bounds`: the range the effect can take, if it is bounded (the CI is cut to it)."""
     effect, ci = _effect(a, b, paired, 0.95, seed)
-    return Test(name=name, kind="superiority", effect=effect, ci=ci, margin=margin,
-                direction=direction)
+    return Test(name=name, kind="superiority", effect=effect, ci=_within(ci, bounds),
+                margin=margin, direction=direction)
 
 
 def equivalence(

@@ -111,7 +111,7 @@ def tests(
         superiority(f"{outcome}: vector's effect − 95th percentile of {RANDOM} random "
                     "directions'", excess(doses, outcome), margin=margin),
         superiority(f"Spearman ρ(coefficient, {outcome}) along the vector",
-                    monotonicity(doses, outcome), margin=MONOTONE),
+                    monotonicity(doses, outcome), margin=MONOTONE, bounds=(-1.0, 1.0)),
         *(equivalence(f"{name}: largest change from c = 0 at ±c*", deviation(doses, column),
                       margin=margin) for name, column in specific.items()),
     ]  # fmt: skip
