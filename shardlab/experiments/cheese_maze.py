@@ -32,6 +32,11 @@ Parameters chosen to make learning possible in minutes (measured, not assumed):
 * basal ganglia with eligibility traces (λ = 0.8) and no habit prior: without them, whatever the
   mouse happened to do first (walking into walls) became self-reinforcing;
 * the PFC planner is off (compile time; the claim is about the actor's shards).
+
+At defaults (8 seeds) the corner-trained mice reach the cheese 0.39 more often than at birth,
+take the corner's branch more than random-trained mice when the cheese is far, and the cheese
+pushes them toward itself; but at the decision square they take the cheese's branch about a
+third of the time whatever its path distance, so "the cheese wins when near" is not supported.
 """
 
 from __future__ import annotations

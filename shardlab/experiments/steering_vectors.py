@@ -19,6 +19,10 @@ Coefficients: ε = 1 adds the mean cheese, but averaged over the squares a chees
 from it is small (norm ≈ 0.19, measured) against what one cheese in view moves the
 pre-activation (≈ 1.1) or its norm (≈ 6). ε* = 8 is chosen so that the vector moves the
 pre-activation a little further than a real cheese does.
+
+At defaults (8 seeds) the vector's effect on reach is no larger than random directions' (−0.018
+[−0.092, 0.001] above their 95th percentile) and not monotone in ε (ρ 0.22): not supported. The
+mice's cheese shard is weak (S2), so there is little for the vector to carry.
 """
 
 from __future__ import annotations
