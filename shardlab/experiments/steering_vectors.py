@@ -22,7 +22,8 @@ pre-activation a little further than a real cheese does.
 
 At defaults (8 seeds) the vector's effect on reach is no larger than random directions' (−0.018
 [−0.092, 0.001] above their 95th percentile) and not monotone in ε (ρ 0.22): not supported. The
-mice's cheese shard is weak (S2), so there is little for the vector to carry.
+mice's cheese pushes their policy toward it only 0.11 logits more than at birth (S2): there is
+little for the vector to carry.
 """
 
 from __future__ import annotations
