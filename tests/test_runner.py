@@ -13,7 +13,9 @@ import pytest
 from conftest import Result
 
 from shardlab.experiments import registry
+from shardlab.runner import run as runner
 from shardlab.runner import store
+from shardlab.runner.executor import LocalExecutor
 from shardlab.runner.run import run_experiment
 from shardlab.runner.store import RunStore
 
@@ -121,6 +123,26 @@ def test_ray_backend_matches_local_backend(
     assert_same_tables(local, ray)
     claims = [json.loads((run / "summary.json").read_text())["claims"] for run in (local, ray)]
     assert claims[0] == claims[1]
+
+
+def test_seeds_go_out_in_rounds_so_each_program_compiles_once(
+    plugin_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Every experiment's first seed (which compiles) before any experiment's second (which
+    loads from the cache)."""
+    order: list[tuple[str, int]] = []
+
+    class Recording(LocalExecutor):
+        def map(self, fn, items):  # noqa: ANN001, ANN202
+            tasks = list(items)
+            order.extend((task.experiment, task.seed) for task in tasks)
+            return super().map(fn, tasks)
+
+    monkeypatch.setattr(runner, "make_executor", lambda *_: Recording(1))
+    runner.reproduce(tmp_path, quick=True, names=["toy-coin", "toy-coin-null"], progress=False)
+    seeds = registry.get("toy-coin").configure(quick=True).seeds
+    assert order == [(name, seed) for seed in range(seeds)
+                     for name in ("toy-coin", "toy-coin-null")]  # fmt: skip
 
 
 def test_reproduce_writes_one_summary_of_every_claim(

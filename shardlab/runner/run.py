@@ -126,7 +126,11 @@ def _finish(plan: Plan, wall_time_s: float) -> None:
 
 
 def _execute(plans: Sequence[Plan], executor: Executor, progress: bool) -> None:
-    """Compute every unfinished seed of every incomplete plan, then finish those plans."""
+    """Compute every unfinished seed of every incomplete plan, then finish those plans.
+
+    Seeds go out in rounds, every plan's first seed before any plan's second: the first seed of
+    an experiment compiles its programs, and the later ones load them from the compilation
+    cache. Plan by plan, two workers would both compile the same programs at once."""
     start = time.perf_counter()
     todo = {plan.store.path: plan for plan in plans if not plan.store.complete}
     if progress:
@@ -146,7 +150,7 @@ def _execute(plans: Sequence[Plan], executor: Executor, progress: bool) -> None:
             for seed in range(plan.config.seeds):
                 if seed not in finished:
                     tasks[SeedTask(plan.experiment.name, config_json, seed)] = (plan, bar_task)
-        for output in executor.map(run_seed, list(tasks)):
+        for output in executor.map(run_seed, sorted(tasks, key=lambda task: task.seed)):
             plan, bar_task = tasks[output.task]
             plan.store.write_seed(output.task.seed, output.tables, output.seconds)
             bar.advance(bar_task)
