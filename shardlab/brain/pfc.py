@@ -59,6 +59,22 @@ def match(z: Array, goal: Array) -> Array:
     return z @ goal / (jnp.linalg.norm(z, axis=-1) * jnp.linalg.norm(goal) + 1e-8)
 
 
+def thought_value(
+    config: PFCConfig,
+    assessor_config: assessors_.AssessorConfig,
+    assessors: assessors_.AssessorParams,
+    reading: Array,
+    gain: Array,
+    zs: Array,
+    goal: Array,
+) -> Array:
+    """How the PFC values imagined thoughts `zs`: `reading` (the steering subsystem's weights at
+    the current need) applied to the assessors' outputs at the source's `gain`, plus the match
+    to the goal."""
+    channels = gain * assessors_.predict(assessor_config, assessors, zs)
+    return channels @ reading + config.goal_weight * match(zs, goal)
+
+
 def plan(
     config: PFCConfig,
     assessor_config: assessors_.AssessorConfig,
@@ -76,11 +92,8 @@ def plan(
     the goal; and, when `reflective`, the reflective score of the future self."""
     n_actions = brain.basal_ganglia.actor_b.shape[0]
 
-    def channels(zs: Array) -> Array:
-        return gain * assessors_.predict(assessor_config, brain.assessors, zs)
-
     def value(zs: Array) -> Array:
-        return channels(zs) @ reading + config.goal_weight * match(zs, goal)
+        return thought_value(config, assessor_config, brain.assessors, reading, gain, zs, goal)
 
     first = jax.vmap(lambda a: cortex_.transition(brain.cortex, z, a, n_actions))(
         jnp.arange(n_actions)
@@ -97,7 +110,7 @@ def plan(
         scores = scores + config.reflect_weight * reflective_scores(
             config, assessor_config, bg_config, reading, brain, z, first, value(first), references
         )
-    return Plan(scores, channels(first))
+    return Plan(scores, gain * assessors_.predict(assessor_config, brain.assessors, first))
 
 
 def reflective_scores(

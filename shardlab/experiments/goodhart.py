@@ -61,7 +61,7 @@ import pandas as pd
 from pydantic import PositiveInt
 
 from shardlab.analysis.verdicts import Claim, ClaimResult, judge, precondition, superiority
-from shardlab.brain import agent, assessors, cortex, pfc, population, steering
+from shardlab.brain import agent, cortex, pfc, population, steering
 from shardlab.brain import basal_ganglia as bg
 from shardlab.experiments import _proxy, plots
 from shardlab.experiments.base import Experiment, ExperimentConfig
@@ -135,11 +135,10 @@ def _interoception(drives: jax.Array) -> np.ndarray:
 
 
 def _value(one: agent.AgentState, need: jax.Array, z: jax.Array, gain: jax.Array) -> jax.Array:
-    """The steering subsystem's valence of thoughts z at the body's `need`, the assessors' outputs
-    seen at `gain`, plus the PFC's goal match: how `pfc.plan` values an imagined thought."""
-    channels = gain * assessors.predict(_proxy.BRAIN.assessors, one.assessors, z)
-    return (steering.valence(one.steering, need, channels)
-            + _proxy.BRAIN.pfc.goal_weight * pfc.match(z, one.goal))  # fmt: skip
+    """How `pfc.plan` values thoughts z at the body's `need`, the assessors' outputs seen at
+    `gain`."""
+    return pfc.thought_value(_proxy.BRAIN.pfc, _proxy.BRAIN.assessors, one.assessors,
+                             steering.reading(one.steering, need), gain, z, one.goal)
 
 
 @partial(jax.jit, static_argnames=("n", "horizon"))
