@@ -115,9 +115,10 @@ def update(
         decay * traces.critic_b + 1.0,
     )
     habit_grad = jax.nn.one_hot(action, n_actions) - jnp.exp(habit_log_prior(params, z))
-    # Step sizes are normalised by the feature norm (NLMS), so they mean the same whatever the
-    # latent's width or scale.
-    norm = 1.0 + z @ z
+    # Step sizes are normalised by the norm of the features' trace (NLMS; the feature norm
+    # itself when λ = 0), so they mean the same whatever the latent's width or scale, and a
+    # trace summing many dense latents cannot blow the weights up.
+    norm = 1.0 + traces.critic_w @ traces.critic_w
     actor, critic = config.actor_lr * delta / norm, config.critic_lr * delta / norm
     bonus = config.actor_lr * config.entropy * grad_entropy / norm
     params = BasalGangliaParams(
