@@ -38,11 +38,12 @@ contrast is unaffected. Training is 192 episodes (12,288 ticks) of 8 agents per 
 budget of a few minutes per experiment (24,000 ticks of 16 agents did not teach extrinsic
 agents the chain either).
 
-What default runs show (8 seeds): intrinsic agents learn the task (deposits per tick 0.0044
-against chance's 0.0025), extrinsic agents do not (0.0023) and buy food no more than chance
-(0.0004): the money chain is not learned, so the claim is not testable with this brain. Both
-types steal at about a random walker's rate per opportunity (0.06–0.07), and the till is in view
-on about a third of the ticks for both.
+What default runs show (8 seeds, commit ac39dc6): neither type deposits more than chance
+(intrinsic − chance −0.0000 [−0.0004, 0.0005] per tick, extrinsic −0.0002 [−0.0006, 0.0003]) and
+extrinsic agents buy food no more than chance: the money chain is not learned, so the claim is
+not testable with this brain. Both types steal alike per opportunity (extrinsic − intrinsic
+0.001 [−0.012, 0.018]). At 2179dde, before the eligibility traces' steps were normalised by the
+trace's norm, intrinsic agents did deposit above chance; the verdict was the same.
 """
 
 from __future__ import annotations
