@@ -182,19 +182,6 @@ def test_catalog_determinism_and_batching() -> None:
     np.testing.assert_array_equal(np.asarray(again[0]), np.asarray(single[0][0]))
 
 
-def test_unoptimised_reset_batch_makes_the_same_worlds_to_the_bit() -> None:
-    """`reset_batch` is compiled without optimisation (it runs once per lifetime); its worlds,
-    mazes included, are those of the optimised program, bit for bit."""
-    world = make("cheese-maze")
-    params = world.default_params()
-    key = jax.random.key(5)
-    fast = world.reset_batch(key, 8, params)
-    optimised = jax.jit(lambda k: jax.vmap(world.reset, in_axes=(0, None))(
-        jax.random.split(k, 8), params))(key)  # fmt: skip
-    for a, b in zip(jax.tree.leaves(fast), jax.tree.leaves(optimised), strict=True):
-        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
-
-
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_every_scenario_resets_and_steps(name: str) -> None:
     world = make(name)

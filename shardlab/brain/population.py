@@ -16,7 +16,7 @@ from shardlab.brain import agent as agent_
 from shardlab.brain import cortex as cortex_
 from shardlab.brain import steering as steering_
 from shardlab.brain.steering import sensation_vector
-from shardlab.worlds.engine import RUN_ONCE, EnvParams, EnvState, World
+from shardlab.worlds.engine import EnvParams, EnvState, World
 
 Array = jax.Array
 
@@ -88,13 +88,17 @@ def _begin(
     return jax.vmap(lambda s, o, k: agent_.begin(config, s, o, k))(agents, obs, keys)
 
 
+# The start of a lifetime runs once, so LLVM's optimisation passes buy nothing there, and they
+# took a third of a cold start (newborn 6.9 s → 1.6 s, first choice 3.7 s → 1.7 s). The results
+# can differ from optimised code in the last bit (e.g. the initial weights' normal draws).
+_RUN_ONCE = {"xla_backend_optimization_level": 0}
+
+
 @functools.cache
 def _compiled(fn: Callable, static_argnums: int | tuple[int, ...]) -> Callable:
     """One jitted wrapper per function, so the start of a lifetime is compiled once, not
-    dispatched primitive by primitive. Compiled without optimisation (`RUN_ONCE`), which took a
-    third of a cold start (newborn 6.9 s → 1.6 s, first choice 3.7 s → 1.7 s); the results can
-    differ from optimised code in the last bit (e.g. the initial weights' normal draws)."""
-    return jax.jit(fn, static_argnums=static_argnums, compiler_options=RUN_ONCE)
+    dispatched primitive by primitive; compiled without backend optimisation (`_RUN_ONCE`)."""
+    return jax.jit(fn, static_argnums=static_argnums, compiler_options=_RUN_ONCE)
 
 
 def latents(agents: agent_.AgentState, obs: np.ndarray | Array) -> np.ndarray:

@@ -37,9 +37,6 @@ Array = jax.Array
 Sensations = dict[str, Array]
 MOVES = jnp.array([[-1, 0], [0, 1], [1, 0], [0, -1], [0, 0], [0, 0]], jnp.int32)
 USE = ACTIONS.index("use")
-# Compiler options for programs that run once per lifetime (fresh worlds, newborn agents): LLVM's
-# optimisation passes cost seconds of compile there and save microseconds of run time.
-RUN_ONCE = {"xla_backend_optimization_level": 0}
 
 pytree = partial(jax.tree_util.register_dataclass)
 
@@ -418,11 +415,10 @@ class World:
         return jnp.concatenate([view.reshape(-1), intero]).astype(jnp.float32)
 
     # ----------------------------------------------------------------------------- populations
-    @partial(jax.jit, static_argnums=(0, 2), compiler_options=RUN_ONCE)
+    @partial(jax.jit, static_argnums=(0, 2))
     def reset_batch(self, key: Array, n: int, params: EnvParams) -> tuple[Array, EnvState]:
         """n fresh worlds, compiled once per world and n (called eagerly, a reset would dispatch
-        and compile its few hundred operations one by one), without optimisation (`RUN_ONCE`):
-        the same worlds to the bit (tested), 0.3–0.8 s less compile per scenario."""
+        and compile its few hundred operations one by one)."""
         return jax.vmap(self.reset, in_axes=(0, None))(jax.random.split(key, n), params)
 
     def step_batch(
