@@ -104,9 +104,10 @@ def _compiled(fn: Callable, static_argnums: int | tuple[int, ...]) -> Callable:
 def latents(agents: agent_.AgentState, obs: np.ndarray | Array) -> np.ndarray:
     """(N, n, Z): each agent's thought of each observation (n, O), in one compiled call
     (encoding agent by agent would dispatch operation by operation)."""
-    return np.asarray(_compiled(_latents, ())(agents.cortex, jnp.asarray(obs, jnp.float32)))
+    return np.asarray(_latents(agents.cortex, jnp.asarray(obs, jnp.float32)))
 
 
+@jax.jit  # optimised: analyses call it again and again, and unoptimised it ran 4× slower
 def _latents(cortex: cortex_.CortexParams, obs: Array) -> Array:
     return jax.vmap(lambda c: cortex_.encode(c, obs))(cortex)
 
