@@ -87,7 +87,7 @@ def test_critic_converges_to_closed_form_on_a_cycle(trace: float) -> None:
 def test_long_traces_over_a_world_stream_stay_stable(world) -> None:
     """γ = 0.99, λ = 0.95 on the observations of a random walk in foraging: neighbouring views
     share most of their cells, so a trace sums about twenty near-copies of one view. A step
-    normalised by one view's norm then overshoots twentyfold (the values reached 1e29 here);
+    normalised by one view's norm then overshoots twentyfold (the values reached 2e28 here);
     normalised by the trace's norm they stay near the true values (about 1: food every ~100
     ticks, 1 / (100 (1 − 0.99)))."""
     params = world.default_params("train")
