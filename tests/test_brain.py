@@ -602,6 +602,65 @@ def test_actor_update_is_on_policy_for_the_combined_policy(world, agent_fns) -> 
     assert np.abs(fd).max() > 0.05
 
 
+def _sequence(rewards: list[float], dones: list[float], actions: list[int]) -> hippo.Sequence:
+    """A replayed stream over one-hot states 0, 1, 2, … (state t+1 follows state t)."""
+    n = len(rewards)
+    seq = hippo.init_sequence(n, n + 1, 2)
+    eye = jnp.eye(n + 1)
+    for t in range(n):
+        seq = hippo.record(seq, eye[t], eye[t + 1], jnp.int32(actions[t]), jnp.zeros(2),
+                           jnp.log(0.5), jnp.float32(rewards[t]), jnp.float32(dones[t]))
+    return seq
+
+
+def test_sequence_advantages_are_lambda_returns_of_todays_dopamine() -> None:
+    """A_t = δ_t + γλ(1 − done_t)·A_{t+1}, each δ by today's critic, A after the end = 0; and
+    the cursor is back at 0 when the sequence is full."""
+    config = bg.BasalGangliaConfig(gamma=0.9, replay_trace=0.5)
+    seq = _sequence([0.0, 1.0, 0.0, 2.0], [0.0, 1.0, 0.0, 0.0], [0, 1, 0, 1])
+    assert int(seq.cursor) == 0
+    values = np.array([0.3, -0.2, 0.5, 0.1, 0.4])
+    params = bg.init(5, 2)._replace(critic_w=jnp.asarray(values, jnp.float32))
+    delta = np.array([0.0, 1.0, 0.0, 2.0]) + 0.9 * values[1:] - values[:-1]
+    expected = np.zeros(4)
+    expected[3] = delta[3]
+    expected[2] = delta[2] + 0.45 * expected[3]
+    expected[1] = delta[1]  # the episode ended here
+    expected[0] = delta[0] + 0.45 * expected[1]
+    np.testing.assert_allclose(bg.advantages(config, params, seq), expected, rtol=1e-5)
+
+
+def test_sequence_replay_raises_the_odds_of_advantaged_actions_within_the_clip() -> None:
+    """Replay moves the policy toward an action with positive advantage, and the clip bounds how
+    far: with ε = 0.2 its odds stop near 1.2× (Adam's momentum overshoots a little), unclipped
+    they keep rising."""
+    seq = _sequence([1.0, 0.0], [0.0, 0.0], [1, 1])
+    params = bg.init(3, 2)
+
+    def odds(clip: float) -> float:
+        config = bg.BasalGangliaConfig(gamma=0.0, entropy=0.0, replay_epochs=400,
+                                       replay_lr=0.005, replay_clip=clip)  # fmt: skip
+        new, _ = bg.replay_sequence(config, params, bg.init_replay(config, params), seq)
+        return float(jax.nn.softmax(seq.z[0] @ new.actor_w + new.actor_b)[1] / 0.5)
+
+    assert 1.15 < odds(0.2) < 1.4
+    assert odds(1e6) > 1.8
+
+
+def test_a_population_replays_its_sequences_when_they_fill(world) -> None:
+    """With no online actor step, the actor is untouched for 3 ticks of a 4-tick sequence and
+    learns on the 4th, when the population replays."""
+    config = replace(SMALL, hippocampus=replace(SMALL.hippocampus, sequence=4),
+                     basal_ganglia=replace(SMALL.basal_ganglia, actor_lr=0.0))  # fmt: skip
+    params, key = world.default_params(), jax.random.key(5)
+    life = population.train(world, params, config, key, 2, 3, chunk=1)
+    assert not np.any(np.asarray(life.agents.basal_ganglia.actor_w))
+    assert np.all(np.asarray(life.agents.sequence.cursor) == 3)
+    life = population.train(world, params, config, key, 2, 1, life.agents, chunk=1)
+    assert np.all(np.asarray(life.agents.sequence.cursor) == 0)
+    assert np.any(np.asarray(life.agents.basal_ganglia.actor_w))
+
+
 def test_replay_reencodes_stored_observations(world, agent_fns) -> None:
     """Memories hold what was seen; replay encodes them with the cortex as it is now, so a
     changed encoder changes what replay learns, and the replayed memories' keys are refreshed."""

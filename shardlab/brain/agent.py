@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import optax
 from numpy.typing import ArrayLike
 
 from shardlab.brain import assessors as assessors_
@@ -42,12 +43,15 @@ class AgentState(NamedTuple):
     basal_ganglia: bg.BasalGangliaParams
     traces: bg.Traces
     memory: hippo.Memory
+    sequence: hippo.Sequence  # the recent stream, replayed to the actor when full
+    replay: optax.OptState  # the actor's sequence-replay optimiser
     steering: steering_.SteeringState
     goal: Array  # (Z,) the value concept the PFC conditions on
     obs: Array  # the observation the last action was chosen from
     sensations: Array  # (S,) what the body last sensed, its interoception included
     action: Array
     policy: Array  # (A,) the policy that action was drawn from
+    prior: Array  # (A,) that policy's other terms than the actor (habit, PFC, episodic)
     opened: Array  # (k,) the issue gate's decisions for that thought
     issued: Array  # (k,) what the cortex issued for it
     felt: Array  # (k,) cortical channels of the thoughts imagined and recalled with it
@@ -81,12 +85,15 @@ def init(
         basal_ganglia=basal,
         traces=bg.zero_traces(basal),
         memory=hippo.init(config.hippocampus, obs_size, z, k),
+        sequence=hippo.init_sequence(config.hippocampus.sequence, z, n_actions),
+        replay=bg.init_replay(config.basal_ganglia, basal),
         steering=steering_.init(config.steering) if steering is None else steering,
         goal=jnp.zeros(z),
         obs=jnp.zeros(obs_size),
         sensations=jnp.zeros(len(SENSATIONS)),
         action=jnp.int32(0),
         policy=jnp.full(n_actions, 1.0 / n_actions, jnp.float32),
+        prior=jnp.zeros(n_actions),
         opened=jnp.zeros(k),
         issued=jnp.zeros(k),
         felt=jnp.zeros(k),
@@ -191,7 +198,9 @@ def _choose(config: AgentConfig, state: AgentState, z: Array, key: Array) -> Age
         config.assessors, state.assessors, z, steering_.issuable(), k_issue
     )
     felt = jnp.maximum(thought.imagined[action], thought.recalled)
-    return state._replace(action=action, policy=jax.nn.softmax(logits), opened=opened,
+    terms = thought.terms
+    return state._replace(action=action, policy=jax.nn.softmax(logits),
+                          prior=terms.habit + terms.pfc + terms.episodic, opened=opened,
                           issued=issued, felt=felt)  # fmt: skip
 
 
@@ -243,14 +252,18 @@ def step(
     # The world model learns by prediction only.
     cortex, wm_loss = cortex_.update(config.cortex, state.cortex, state.obs, state.action, obs,
                                      sensations, n_actions, done)  # fmt: skip
-    memory = state.memory
+    memory, sequence = state.memory, state.sequence
     if config.hippocampus.enabled:
         memory = hippo.write(memory, state.obs, z_prev, state.action, reward, out.targets, obs, z)
         basal, assess, memory = _replay(config, state.cortex, basal, assess, memory, k_replay)
+    if config.hippocampus.replays_sequences:
+        chosen = jnp.log(state.policy[state.action] + 1e-8)
+        sequence = hippo.record(sequence, z_prev, z, state.action, state.prior, chosen, reward,
+                                done)  # fmt: skip
 
     if learn:
         state = state._replace(cortex=cortex, assessors=assess, basal_ganglia=basal,
-                               traces=traces, memory=memory)  # fmt: skip
+                               traces=traces, memory=memory, sequence=sequence)  # fmt: skip
     state = state._replace(steering=steer, sensations=sensations, obs=obs)
     if offsets is not None:
         z = jax.lax.stop_gradient(cortex_.encode(state.cortex, obs, offsets.pre)) + offsets.z
@@ -269,6 +282,14 @@ def step(
         world_model_loss=wm_loss,
     )
     return state, state.action, diag
+
+
+def replay_sequence(config: AgentConfig, state: AgentState) -> AgentState:
+    """Replay the recorded stream to the actor (`bg.replay_sequence`). The population calls it
+    for all its agents at once whenever their sequences are full, so no tick pays for it."""
+    basal, opt = bg.replay_sequence(config.basal_ganglia, state.basal_ganglia, state.replay,
+                                    state.sequence)  # fmt: skip
+    return state._replace(basal_ganglia=basal, replay=opt)
 
 
 def _replay(

@@ -1,7 +1,8 @@
 """Hippocampus: a fixed-capacity episodic memory of (o, a, reactions, reward, o′) with similarity
 retrieval, used for episodic value (what happened last time I was somewhere like this), replay
 (re-learning values from remembered transitions) and recall (the remembered reactions, re-felt
-through the steering subsystem at the memory gain).
+through the steering subsystem at the memory gain). Beside it, a `Sequence` keeps the recent stream
+in order, which is replayed whole to the actor (sequence replay).
 
 It keeps what was seen as well as the latent it was seen as (the retrieval key). The cortex
 keeps learning, so a replayed memory is re-encoded by today's cortex (reconsolidation): replay
@@ -25,6 +26,11 @@ class HippocampusConfig:
     temperature: float = 0.1  # sharpness of similarity retrieval
     episodic_weight: float = 0.5  # weight of episodic value in action selection
     enabled: bool = True
+    sequence: int = 256  # ticks of the recent stream kept in order for sequence replay (0: none)
+
+    @property
+    def replays_sequences(self) -> bool:
+        return self.enabled and self.sequence > 0
 
 
 class Memory(NamedTuple):
@@ -106,3 +112,41 @@ def sample(key: Array, memory: Memory, n: int) -> tuple[Array, Array]:
     """Indices of n remembered transitions, and whether each slot actually holds one."""
     idx = jax.random.randint(key, (n,), 0, memory.obs.shape[0])
     return idx, memory.filled[idx]
+
+
+class Sequence(NamedTuple):
+    """The last ticks in order, as lived: what the actor's sequence replay learns from."""
+
+    z: Array  # (T, Z) the latent an action was chosen in
+    z_next: Array  # (T, Z) the latent that followed it
+    actions: Array  # (T,)
+    prior: Array  # (T, A) the policy's other terms (habit, PFC, episodic) at that choice
+    log_policy: Array  # (T,) log-probability of the action under the policy that drew it
+    rewards: Array  # (T,)
+    dones: Array  # (T,) whether the episode ended with that tick
+    cursor: Array  # () the next slot; back at 0 when the sequence is full
+
+
+def init_sequence(length: int, latent: int, n_actions: int) -> Sequence:
+    t = max(length, 1)  # a disabled sequence keeps one idle slot, so the state's shape is fixed
+    return Sequence(jnp.zeros((t, latent)), jnp.zeros((t, latent)), jnp.zeros(t, jnp.int32),
+                    jnp.zeros((t, n_actions)), jnp.zeros(t), jnp.zeros(t), jnp.zeros(t),
+                    jnp.int32(0))  # fmt: skip
+
+
+def record(
+    sequence: Sequence, z: Array, z_next: Array, action: Array, prior: Array, log_policy: Array,
+    reward: Array, done: Array,
+) -> Sequence:  # fmt: skip
+    """Append one tick; the cursor wraps to 0 when the sequence is full (time to replay it)."""
+    i = sequence.cursor
+    return Sequence(
+        sequence.z.at[i].set(z),
+        sequence.z_next.at[i].set(z_next),
+        sequence.actions.at[i].set(action),
+        sequence.prior.at[i].set(prior),
+        sequence.log_policy.at[i].set(log_policy),
+        sequence.rewards.at[i].set(reward),
+        sequence.dones.at[i].set(done),
+        (i + 1) % sequence.z.shape[0],
+    )

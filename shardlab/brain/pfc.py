@@ -38,7 +38,10 @@ class PFCConfig:
     goal_reward: float = 0.0  # the cortical pseudo-reward loop: reward thoughts that match it
     reflective: bool = False
     reflect_weight: float = 1.0
-    reflect_repeats: float = 20.0  # how many repetitions of the imagined update the future self has
+    # How many repetitions of the imagined online update the future self has. 200 online steps
+    # at the actor's rate (0.1) move it as far as the 20 at rate 1.0 this was set for, before
+    # sequence replay took over most of the actor's learning.
+    reflect_repeats: float = 200.0
 
 
 class Brain(NamedTuple):

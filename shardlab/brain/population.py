@@ -133,6 +133,12 @@ def _chunk(world: World, config: agent_.AgentConfig, n_steps: int, learn: bool) 
             agents, action, diag = jax.vmap(
                 lambda a, o, sv, d, k, off: agent_.step(config, a, o, sv, d, k, learn, off)
             )(agents, obs, s, done, jax.random.split(k_agent, n), offsets)
+            # Every agent's sequence fills on the same tick: one replay for all, outside vmap.
+            if learn and config.hippocampus.replays_sequences:
+                agents = jax.lax.cond(
+                    agents.sequence.cursor[0] == 0,
+                    jax.vmap(lambda a: agent_.replay_sequence(config, a)), lambda a: a, agents,
+                )  # fmt: skip
             log = Log(
                 diag.reward, perf, done, diag.dopamine, action, diag.valence, s, diag.innate,
                 diag.reactions, diag.predicted, diag.issued, diag.fear_gain, after.pos,

@@ -31,7 +31,8 @@ habit-free arm learned the first preference and reversed it (the shift is real a
 
 Parameters chosen to make the effect visible: the campaign's quarter of the new corpus moves
 most agents' target below the alternative; 500 trials after it let both arms settle. The basal
-ganglia keep the brain's defaults (habit weight 0.5, habit rate 0.02) except γ = 0.
+ganglia keep the brain's defaults (habit weight 0.2, habit rate 0.02) except γ = 0 and the
+online actor rate: 1.0, not 0.1, as the chooser has no hippocampus to replay its choices.
 
 Each seed draws its own words; **the unit is the seed**. Frozen-world-model agents make the same
 choices too: their valences stay put, and so do their choices (the figure's grey line).
@@ -109,7 +110,9 @@ def chooser(habit_weight: Array | float, latent: int) -> agent.AgentConfig:
     linguistic world model's, with no sensory code beside it."""
     return agent.AgentConfig(
         cortex=cortex.CortexConfig(latent=latent, sensory=False),
-        basal_ganglia=bg.BasalGangliaConfig(gamma=0.0, habit_weight=habit_weight),
+        # With no hippocampus there is no sequence replay: the actor learns online alone, at
+        # the full online rate.
+        basal_ganglia=bg.BasalGangliaConfig(gamma=0.0, habit_weight=habit_weight, actor_lr=1.0),
         pfc=pfc.PFCConfig(weight=0.0),
         hippocampus=hippocampus.HippocampusConfig(enabled=False),
     )
