@@ -11,12 +11,13 @@ learns from fresh latents, and the keys are refreshed as their memories are repl
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import jax
 import jax.numpy as jnp
 
 Array = jax.Array
+Buffer = TypeVar("Buffer", "Memory", "Sequence")
 
 
 @dataclass(frozen=True)
@@ -54,23 +55,20 @@ def init(config: HippocampusConfig, obs_size: int, latent: int, k: int) -> Memor
     )  # fmt: skip
 
 
+def _push(buffer: Buffer, *row: Array | bool) -> Buffer:
+    """Write one row at a ring buffer's cursor (its last field), overwriting the oldest when
+    full; the cursor wraps to 0."""
+    i = buffer.cursor
+    arrays = [a.at[i].set(v) for a, v in zip(buffer[:-1], row, strict=True)]
+    return type(buffer)(*arrays, (i + 1) % buffer[0].shape[0])
+
+
 def write(
     memory: Memory, obs: Array, z: Array, action: Array, reward: Array, reactions: Array,
     next_obs: Array, z_next: Array,
 ) -> Memory:  # fmt: skip
     """Store one transition, overwriting the oldest when full (a ring buffer)."""
-    i = memory.cursor
-    return Memory(
-        memory.obs.at[i].set(obs),
-        memory.keys.at[i].set(z),
-        memory.actions.at[i].set(action),
-        memory.rewards.at[i].set(reward),
-        memory.reactions.at[i].set(reactions),
-        memory.next_obs.at[i].set(next_obs),
-        memory.next_keys.at[i].set(z_next),
-        memory.filled.at[i].set(True),
-        (i + 1) % memory.obs.shape[0],
-    )
+    return _push(memory, obs, z, action, reward, reactions, next_obs, z_next, True)
 
 
 def reconsolidate(memory: Memory, idx: Array, z: Array, z_next: Array) -> Memory:
@@ -139,14 +137,4 @@ def record(
     reward: Array, done: Array,
 ) -> Sequence:  # fmt: skip
     """Append one tick; the cursor wraps to 0 when the sequence is full (time to replay it)."""
-    i = sequence.cursor
-    return Sequence(
-        sequence.z.at[i].set(z),
-        sequence.z_next.at[i].set(z_next),
-        sequence.actions.at[i].set(action),
-        sequence.prior.at[i].set(prior),
-        sequence.log_policy.at[i].set(log_policy),
-        sequence.rewards.at[i].set(reward),
-        sequence.dones.at[i].set(done),
-        (i + 1) % sequence.z.shape[0],
-    )
+    return _push(sequence, z, z_next, action, prior, log_policy, reward, done)
