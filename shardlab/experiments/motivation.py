@@ -38,12 +38,10 @@ contrast is unaffected. Training is 192 episodes (12,288 ticks) of 8 agents per 
 budget of a few minutes per experiment (24,000 ticks of 16 agents did not teach extrinsic
 agents the chain either).
 
-What default runs show (8 seeds, commit ac39dc6): neither type deposits more than chance
-(intrinsic − chance −0.0000 [−0.0004, 0.0005] per tick, extrinsic −0.0002 [−0.0006, 0.0003]) and
-extrinsic agents buy food no more than chance: the money chain is not learned, so the claim is
-not testable with this brain. Both types steal alike per opportunity (extrinsic − intrinsic
-0.001 [−0.012, 0.018]). At 2179dde, before the eligibility traces' steps were normalised by the
-trace's norm, intrinsic agents did deposit above chance; the verdict was the same.
+What default runs show (8 seeds, commit c32597f, with sequence replay): intrinsic agents deposit
+above chance (0.0021 [0.0017, 0.0026] per tick more), extrinsic agents neither deposit nor buy
+food more than chance: the money chain is not learned, so the claim is not testable with this
+brain. Both types steal alike per opportunity (extrinsic − intrinsic 0.006 [−0.010, 0.014]).
 """
 
 from __future__ import annotations

@@ -49,13 +49,14 @@ room and nothing of the next one. The planner is off (`PFCConfig(weight=0)`): th
 credit assignment, so the policy measured is what it learned (the basal ganglia's actor and
 habit prior, and the hippocampus's episodic values), and it saves compile and run time.
 
-What default runs show (8 seeds, 8 agents, 12,288 ticks): the brain learns to eat (frozen, 0.087
-berries per tick in the red room against its newborn self's 0.056), but as much in every room
-(0.078–0.089); a berry-approach influence forms and grows with reward history, but equally in
-every room: 0.045 in the rewarded room, 0.044–0.047 where berries were only ever decoys, no
-gradient over tint. Actor-critic,
-context-free by construction, reads 0.051–0.054 in every room. The shard is not contextual: the
-claim is not supported by this brain.
+What default runs show (8 seeds, 8 agents, 12,288 ticks, commit 3b76ec9 with the actor-critic
+at its online rate): the brain learns to eat (frozen, 0.108 [0.080, 0.131] more berries per tick
+in the red room than its newborn self), and in closed loop it eats more the nearer a room's tint
+is to red (0.163, 0.139, 0.132, 0.098, 0.078 per tick in rooms 0–4); but the counterfactual
+push of a shown berry is no larger in the rewarded room than in the never-rewarded ones
+(−0.001 [−0.015, 0.007]) and is 0.071 in the farthest room. Actor-critic, context-free by
+construction, reads 0.051–0.054 in every room. The influence of a berry in view is not
+contextual: the claim is not supported by this brain.
 """
 
 from __future__ import annotations

@@ -27,10 +27,10 @@ agents do not; predicted > imagined and predicted > remembered; imagined exposur
 gain far less than real exposure, and less than it does under equal gains. Precondition: the
 trained agents learned the association (predicted threat at a spider in view above 0.1).
 
-What default runs show (8 seeds, 16 agents, 3200 acquisition ticks, commit ac39dc6): trained
-agents feel the imagined spider 0.70 above naive agents and the remembered one 0.11 above, and
-the prediction is 0.84 above the imagined fear; ten real exposures cost the fear gain 0.34 more
-than ten imagined ones. But equal gains change imagined rewiring by only 0.034 [0.019, 0.058]
+What default runs show (8 seeds, 16 agents, 3200 acquisition ticks, commit c32597f): trained
+agents feel the imagined spider 0.73 above naive agents and the remembered one 0.12 above, and
+the prediction is 0.88 above the imagined fear; ten real exposures cost the fear gain 0.34 more
+than ten imagined ones. But equal gains change imagined rewiring by only 0.025 [0.006, 0.053]
 (margin 0.05): inconclusive. The learned threat prediction on an
 imagined spider (about 1.35 at gain 1: a discounted sum of the fear to come) is felt at 0.67 at
 gain 0.5 and counts as 1 at gain 1 (a fear rewires by its strength clipped to 1), so the gains
