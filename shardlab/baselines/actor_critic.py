@@ -25,9 +25,9 @@ Array = jax.Array
 
 @dataclass(frozen=True)
 class ActorCriticConfig:
-    # The online rule alone (no hippocampus to replay a sequence), so at the full online rate.
     basal_ganglia: bg.BasalGangliaConfig = field(
-        default_factory=lambda: bg.BasalGangliaConfig(habit_weight=0.0, actor_lr=1.0)
+        default_factory=lambda: bg.BasalGangliaConfig(habit_weight=0.0,
+                                                      actor_lr=bg.ONLINE_ONLY_RATE)
     )
 
 

@@ -21,6 +21,11 @@ from shardlab.brain.hippocampus import Sequence
 Array = jax.Array
 
 
+ONLINE_ONLY_RATE = 1.0
+"""The online actor rate for a learner without a hippocampus, whose actor no sequence replay
+teaches (plain actor-critic, M6's chooser): the full step the online rule was set for."""
+
+
 @dataclass(frozen=True)
 class BasalGangliaConfig:
     gamma: float = 0.95

@@ -110,9 +110,8 @@ def chooser(habit_weight: Array | float, latent: int) -> agent.AgentConfig:
     linguistic world model's, with no sensory code beside it."""
     return agent.AgentConfig(
         cortex=cortex.CortexConfig(latent=latent, sensory=False),
-        # With no hippocampus there is no sequence replay: the actor learns online alone, at
-        # the full online rate.
-        basal_ganglia=bg.BasalGangliaConfig(gamma=0.0, habit_weight=habit_weight, actor_lr=1.0),
+        basal_ganglia=bg.BasalGangliaConfig(gamma=0.0, habit_weight=habit_weight,
+                                            actor_lr=bg.ONLINE_ONLY_RATE),  # no hippocampus
         pfc=pfc.PFCConfig(weight=0.0),
         hippocampus=hippocampus.HippocampusConfig(enabled=False),
     )
