@@ -26,9 +26,9 @@ mice trained with the cheese anywhere. Everything is measured with learning froz
 * Precondition: corner-trained mice reach the cheese in their training mazes more often than the
   same mice at birth, closed loop, on the same episodes' keys.
 
-Parameters chosen to make learning possible in minutes (measured, not assumed):
-* a 9×9 maze (4×4 cells) instead of 13×13, a 40-step limit, view radius 3;
-* the mouse is hungry (hunger 0.8, constant), so cheese pays reward 1.0 rather than 0.2;
+The maze is the `cheese-maze` scenario: 9×9 (4×4 cells), 40 ticks, view radius 3, the mouse
+hungry (0.8, constant) so the cheese pays 1.0, sized so that mice learn it in minutes. Brain
+settings chosen for this claim (measured, not assumed):
 * basal ganglia with eligibility traces (λ = 0.8) and no habit prior: without them, whatever the
   mouse happened to do first (walking into walls) became self-reinforcing;
 * the PFC planner is off (compile time; the claim is about the actor's shards).
@@ -45,7 +45,6 @@ inconclusive. (At ac39dc6, before sequence replay, the cheese rate rose by 0.20 
 from __future__ import annotations
 
 from dataclasses import replace
-from functools import cache
 from pathlib import Path
 from typing import NamedTuple
 
@@ -59,6 +58,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import softmax
 
+from shardlab import worlds
 from shardlab.analysis import probes
 from shardlab.analysis.verdicts import Claim, ClaimResult, judge, precondition, superiority
 from shardlab.brain import agent as agent_
@@ -67,9 +67,7 @@ from shardlab.brain import population
 from shardlab.experiments import plots
 from shardlab.experiments.base import Experiment, ExperimentConfig
 from shardlab.experiments.registry import register
-from shardlab.worlds.catalog import BOTTOM_LEFT, TOP_RIGHT
 from shardlab.worlds.engine import MOVES, EnvState, World
-from shardlab.worlds.scenario import ObjectKind, Scenario, Spawn
 
 S2 = Claim(
     id="S2",
@@ -84,30 +82,7 @@ S2 = Claim(
     contrast="mice trained with the cheese anywhere",
 )
 
-MAZE = Scenario(
-    name="cheese-maze-9",
-    description=(
-        "9×9 random perfect mazes; the cheese lies in the top-right region in training and "
-        "anywhere at test. The mouse starts bottom left."
-    ),
-    kinds=(
-        ObjectKind(
-            "cheese", "c", (255, 225, 25), emits={"sweet": 1.0}, performance=1.0, terminal=True
-        ),
-    ),
-    # Two slots, one per phase: slot 1 is the test phase's cheese.
-    spawns=(
-        Spawn("cheese", region=TOP_RIGHT, phases=("train",)),
-        Spawn("cheese", phases=("test",)),
-    ),
-    layout="maze",
-    size=(9, 9),
-    agent_region=BOTTOM_LEFT,
-    view_radius=3,
-    max_steps=40,
-    drive_init={"train": {"hunger": 0.8}, "test": {"hunger": 0.8}},
-    default_reward={"sweet": 1.0},
-)
+MAZE = worlds.scenario("cheese-maze")
 _DEFAULT = agent_.AgentConfig()
 BRAIN = replace(
     _DEFAULT,
@@ -121,10 +96,9 @@ STEPS = np.asarray(MOVES[:4])  # up, right, down, left
 CONDITIONS = {"corner-trained": "train", "random-trained": "test"}  # condition: training phase
 
 
-@cache
 def world() -> World:
-    """One World object per process, so every population chunk compiles once."""
-    return World(MAZE)
+    """The maze world (one per process, so every population chunk compiles once)."""
+    return worlds.make("cheese-maze")
 
 
 class Config(ExperimentConfig):
