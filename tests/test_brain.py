@@ -637,13 +637,15 @@ def test_sequence_replay_raises_the_odds_of_advantaged_actions_within_the_clip()
     seq = _sequence([1.0, 0.0], [0.0, 0.0], [1, 1])
     params = bg.init(3, 2)
 
-    def odds(clip: float) -> float:
-        config = bg.BasalGangliaConfig(gamma=0.0, entropy=0.0, replay_epochs=400,
+    def odds(clip: float, epochs: int = 400) -> float:
+        config = bg.BasalGangliaConfig(gamma=0.0, entropy=0.0, replay_epochs=epochs,
                                        replay_lr=0.005, replay_clip=clip)  # fmt: skip
         new, _ = bg.replay_sequence(config, params, bg.init_replay(config, params), seq)
         return float(jax.nn.softmax(seq.z[0] @ new.actor_w + new.actor_b)[1] / 0.5)
 
+    assert odds(0.2, epochs=0) == pytest.approx(1.0)  # no replay, no change: the bound below bites
     assert 1.15 < odds(0.2) < 1.4
+    assert odds(0.1) < odds(0.2) < odds(1e6)  # the clip, not the step count, sets how far
     assert odds(1e6) > 1.8
 
 
