@@ -34,9 +34,10 @@ from shardlab.runner.store import RunStore  # noqa: E402
 enable_compilation_cache()
 PLUGINS = "plugin_experiments"
 
-# One small brain for every test of the brain itself, so each of its programs compiles once.
+# One small brain for every test of the brain itself, so each of its programs compiles once. Its z
+# is its 8 learned units alone (no sensory code), so a test can reason about every unit of it.
 SMALL_BRAIN = agent.AgentConfig(
-    cortex=cortex.CortexConfig(latent=8),
+    cortex=cortex.CortexConfig(latent=8, sensory=False),
     hippocampus=hippocampus.HippocampusConfig(capacity=8, replay=2),
     pfc=pfc.PFCConfig(horizon=2),
 )

@@ -26,8 +26,7 @@ Array = jax.Array
 @dataclass(frozen=True)
 class ActorCriticConfig:
     basal_ganglia: bg.BasalGangliaConfig = field(
-        default_factory=lambda: bg.BasalGangliaConfig(habit_weight=0.0,
-                                                      actor_lr=bg.ONLINE_ONLY_RATE)
+        default_factory=lambda: bg.online_only(habit_weight=0.0)
     )
 
 

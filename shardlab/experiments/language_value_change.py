@@ -110,8 +110,7 @@ def chooser(habit_weight: Array | float, latent: int) -> agent.AgentConfig:
     linguistic world model's, with no sensory code beside it."""
     return agent.AgentConfig(
         cortex=cortex.CortexConfig(latent=latent, sensory=False),
-        basal_ganglia=bg.BasalGangliaConfig(gamma=0.0, habit_weight=habit_weight,
-                                            actor_lr=bg.ONLINE_ONLY_RATE),  # no hippocampus
+        basal_ganglia=bg.online_only(gamma=0.0, habit_weight=habit_weight),  # no hippocampus
         pfc=pfc.PFCConfig(weight=0.0),
         hippocampus=hippocampus.HippocampusConfig(enabled=False),
     )
