@@ -26,13 +26,14 @@ Parameters chosen to make the effect visible: the rustle is heard everywhere (th
 with it on, relief after each passing spider habituates the fear the cortex is to anticipate to
 about a tenth within a dozen episodes. The brain is `_reactions.brain()` (latent 32, no planner).
 
-What default runs show (8 seeds, 12 agents, 2400 ticks, commit c32597f, with sequence replay):
-both arms learn the prediction (about 1.05 at the cue); late in training the gate opens on the
-cue 0.74 [0.62, 0.83] more often with the criterion than without it, and the issued threat rises
-by 0.11. Without the criterion the gate drifts up from its passive 10% by 0.08 [−0.004, 0.13]:
-its REINFORCE updates carry dopamine that issuing does not change, zero in expectation but not in
-each draw, a random walk in the gate's logits whose sigmoid rises on average from a logit of
-−2.2. Whether that drift stays within the margin (±0.1) is inconclusive, so the claim is too.
+What default runs show (8 seeds, 12 agents, 2400 ticks, commit f8cffcb): both arms learn the
+prediction (about 0.91 at the cue, late); late in training the gate opens on the cue 0.69
+[0.61, 0.79] more often with the criterion than without it, and the issued threat rises by
+0.17. Without the criterion the gate drifts up from its passive 10% by 0.15 (90% CI [0.06,
+0.20]): its REINFORCE updates carry dopamine that issuing does not change, zero in expectation
+but not in each draw, a random walk in the gate's logits whose sigmoid rises on average from a
+logit of −2.2. Whether that drift stays within the margin (±0.1) is inconclusive, so the claim
+is too.
 """
 
 from __future__ import annotations

@@ -33,13 +33,13 @@ settings chosen for this claim (measured, not assumed):
   mouse happened to do first (walking into walls) became self-reinforcing;
 * the PFC planner is off (compile time; the claim is about the actor's shards).
 
-At defaults (8 seeds, commit c32597f, with sequence replay) the corner-trained mice reach the
-cheese 0.38 more often than at birth, take the corner's branch more than random-trained mice
-when the cheese is far (0.105 [0.073, 0.130]), and the cheese pushes them toward itself 0.29
-[0.25, 0.42] logits more than at birth; but at the decision square their choice of the cheese's
-branch rises as the cheese comes nearer by only 0.026 [0.005, 0.054] (margin 0.05):
-inconclusive. (At ac39dc6, before sequence replay, the cheese rate rose by 0.20 and the push by
-0.011 logits: not supported.)
+At defaults (8 seeds, commit f8cffcb) the corner-trained mice reach the cheese 0.51 more
+often than at birth, take the corner's branch more than random-trained mice when the cheese is
+far (0.153 [0.129, 0.174]), choose the cheese's branch more as the cheese comes nearer (0.28
+[0.26, 0.30]), and the cheese pushes them toward itself 1.37 [1.29, 1.45] logits more than at
+birth: supported in every test. (At a9fe334, before the sensory code, the near − far test was
+0.026 [0.005, 0.054] against its margin 0.05, inconclusive; at ac39dc6, before sequence
+replay, not supported.)
 """
 
 from __future__ import annotations

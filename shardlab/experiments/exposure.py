@@ -22,10 +22,10 @@ agents met the spider with fear (reaction above 0.5 in the first exposure episod
 Parameters chosen to make the effect visible: the rewiring rule is off during acquisition (see
 `_reactions.acquire`); the brain is `_reactions.brain()` (latent 32, no planner).
 
-What default runs show (8 seeds, 16 agents, 3200 + 800 ticks, commit c32597f): the reaction
-falls by 0.36 over twenty safe exposures with both routes, all of it the rewiring rule's (0.38
-above neither); learned calm pre-emption gives nothing (0.001 above neither, and both routes fall
-0.013 less than rewiring alone). The cortex issues almost no calm at the spider (0.020 on
+What default runs show (8 seeds, 16 agents, 3200 + 800 ticks, commit f8cffcb): the reaction
+falls by 0.34 over twenty safe exposures with both routes, all of it the rewiring rule's (0.36
+above neither); learned calm pre-emption gives nothing (0.000 above neither, and both routes fall
+0.011 less than rewiring alone). The cortex issues almost no calm at the spider (0.021 on
 average): relief comes only after the threat has passed, so the calm assessor predicts little of
 it while the spider is near, and the gate has little to issue. The claim's second route is not
 supported by this run.

@@ -34,15 +34,15 @@ imagination can be told apart from the assessors' own.
 Parameters: the PFC's horizon is 8 here, not 2, so that 4096 plans are not a few plans repeated
 (there are 36 two-step plans); γ and everything else are the default brain's.
 
-Measured at default settings (the brain whose thought reward is the rise in valence): not
-testable. Imagined valence does not track the true score over the agents' own plans (corr 0.01),
-and the assessors' valence of the plans' real outcomes barely does (0.09). The sweet assessor
-predicts a taste *soon*: it is high where food is adjacent or in view and drops once the food is
-eaten, so a plan's summed valence pays for lingering near uneaten food about as much as for
-eating it (plans that eat and plans that do not score alike). The PFC's score is thus no proxy
-for reward before any pressure is applied: best-of-N raises it while the chosen plans' true score
-drifts down from the N = 1 level (0.098 → 0.075; the held-out fall is 0.08 [0.02, 0.17] of the
-true-score optimiser's gain, below the margin), a decline without the rise Goodhart presumes.
+Measured at default settings (commit f8cffcb): not testable. Imagined valence tracks the true
+score over the agents' own plans no better than chance (corr 0.15 [−0.17, 0.22]), and the
+assessors' valence of the plans' real outcomes barely does (0.14). The sweet assessor predicts a
+taste *soon*: it is high where food is adjacent or in view and drops once the food is eaten, so
+a plan's summed valence pays for lingering near uneaten food about as much as for eating it
+(plans that eat and plans that do not score alike). The PFC's score is thus no proxy for reward
+before any pressure is applied. At a9fe334, before the sensory code, the tracking precondition
+passed narrowly (0.080 [0.011, 0.174]) and the held-out fall was inconclusive (0.053 [−0.037,
+0.178] of the true-score optimiser's gain, margin 0.1).
 """
 
 from __future__ import annotations

@@ -23,10 +23,10 @@ Parameters: the brain is `_reactions.brain(planner=True)` (latent 32; the planne
 only plans are valued through the pointers at the present need — the actor learned from sated
 reward alone).
 
-What default runs show (8 seeds, 16 agents, 2880 training ticks, commit c32597f): both arms
+What default runs show (8 seeds, 16 agents, 2880 training ticks, commit f8cffcb): both arms
 learn to touch salt less (the precondition holds), but on the first deprived episode neither
-approaches it: about a quarter of the steps before contact approach the nearest lick in every
-arm and condition (0.26–0.30), and pointer agents reach it no sooner deprived than sated. The
+approaches it: about 0.3 of the steps before contact approach the nearest lick in every arm and
+condition (0.295–0.308), and pointer agents reach it no sooner deprived than sated. The
 planner's pull through the salt assessor does not outweigh the actor here, so the claim is not
 supported by this run.
 """

@@ -27,16 +27,16 @@ agents do not; predicted > imagined and predicted > remembered; imagined exposur
 gain far less than real exposure, and less than it does under equal gains. Precondition: the
 trained agents learned the association (predicted threat at a spider in view above 0.1).
 
-What default runs show (8 seeds, 16 agents, 3200 acquisition ticks, commit c32597f): trained
-agents feel the imagined spider 0.73 above naive agents and the remembered one 0.12 above, and
-the prediction is 0.88 above the imagined fear; ten real exposures cost the fear gain 0.34 more
-than ten imagined ones. But equal gains change imagined rewiring by only 0.025 [0.006, 0.053]
-(margin 0.05): inconclusive. The learned threat prediction on an
-imagined spider (about 1.35 at gain 1: a discounted sum of the fear to come) is felt at 0.67 at
-gain 0.5 and counts as 1 at gain 1 (a fear rewires by its strength clipped to 1), so the gains
-differ by a third at most; and imagined fear habituates only where the imagined next step also
-carries learned calm, under either gain. The imagined/real difference is real, the claim's
-attribution of it to the gains is not supported by this run.
+What default runs show (8 seeds, 16 agents, 3200 acquisition ticks, commit f8cffcb): trained
+agents feel the imagined spider 0.65 above naive agents and the remembered one 0.15 above, and
+the prediction is 1.55 above the imagined fear; ten real exposures cost the fear gain 0.32 more
+than ten imagined ones. But equal gains change imagined rewiring by only 0.024 [0.021, 0.028],
+confidently below the margin 0.05: not supported. The learned threat prediction on an imagined
+spider (about 1.3 at gain 1: a discounted sum of the fear to come) is felt at 0.65 at gain 0.5
+and counts as 1 at gain 1 (a fear rewires by its strength clipped to 1), so the gains differ by
+a third at most; and imagined fear habituates only where the imagined next step also carries
+learned calm, under either gain. The imagined/real difference is real, the claim's attribution
+of it to the gains is not supported by this run.
 """
 
 from __future__ import annotations

@@ -20,10 +20,10 @@ from it is small (norm ≈ 0.19, measured) against what one cheese in view moves
 pre-activation (≈ 1.1) or its norm (≈ 6). ε* = 8 is chosen so that the vector moves the
 pre-activation a little further than a real cheese does.
 
-At defaults (8 seeds, commit c32597f) the vector's effect on reach is smaller than random
-directions' (−0.050 [−0.091, −0.024] above their 95th percentile) and not monotone in ε (ρ 0.13):
-not supported, although the mice's cheese now pushes their policy toward it 0.29 logits more
-than at birth (S2).
+At defaults (8 seeds, commit f8cffcb) the vector's effect on reach is smaller than random
+directions' (−0.073 [−0.110, −0.030] above their 95th percentile) and not monotone in ε (ρ
+−0.06): not supported, although the mice's cheese now pushes their policy toward it 1.37 logits
+more than at birth (S2).
 """
 
 from __future__ import annotations
