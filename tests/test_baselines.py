@@ -4,6 +4,7 @@ import jax
 import numpy as np
 
 from shardlab.baselines import actor_critic, planner
+from shardlab.brain import basal_ganglia as bg
 from shardlab.worlds import SENSATIONS, make
 
 
@@ -27,3 +28,13 @@ def test_plain_actor_critic_improves_on_foraging() -> None:
     tenth = perf.shape[0] // 10
     first, last = perf[:tenth].mean(0), perf[-tenth:].mean(0)
     assert (last - first).mean() > 0 and (last > first).mean() > 0.7
+
+
+def test_plain_actor_critic_keeps_the_full_online_steps() -> None:
+    """No replay teaches its actor, so it must not inherit the brain's smaller steps (the
+    brain's critic step made it collapse on money and absent-supervisor); overrides still win."""
+    config = actor_critic.ActorCriticConfig().basal_ganglia
+    assert (config.actor_lr, config.critic_lr, config.habit_weight) == (1.0, 0.3, 0.0)
+    brain = bg.BasalGangliaConfig()
+    assert brain.actor_lr < config.actor_lr and brain.critic_lr < config.critic_lr
+    assert bg.online_only(critic_lr=0.5, gamma=0.0).critic_lr == 0.5

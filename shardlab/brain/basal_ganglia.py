@@ -21,8 +21,6 @@ from shardlab.brain.hippocampus import Sequence
 Array = jax.Array
 
 
-
-
 @dataclass(frozen=True)
 class BasalGangliaConfig:
     gamma: float = 0.95
