@@ -41,6 +41,7 @@ def test_bench_learning_end_to_end(cli, monkeypatch: pytest.MonkeyPatch) -> None
     assert brain["per_seed"] == [0.5, 0.51] and brain["performance"] == pytest.approx(0.505)
     assert -1 <= random["performance"] <= 1 and random["ci"][0] <= random["performance"]
     assert out["ratios"]["brain_vs_ppo"] == {"foraging": None}
+    assert out["ratios"]["brain_vs_ppo_ci"] == {"foraging": None}
     assert "PPO does not beat random" in out["notes"]["foraging"]
     minus = out["ratios"]["brain_minus_random"]["foraging"]
     assert minus["effect"] == pytest.approx(0.505 - random["performance"])
@@ -66,6 +67,9 @@ def test_brain_vs_ppo_is_defined_only_when_ppo_beats_random() -> None:
     ratios, notes = learning.ratios(results)
     assert ratios["brain_vs_ppo"]["beaten"] == pytest.approx((0.4 - 0.1) / (0.6 - 0.1))
     assert ratios["brain_vs_ppo"]["unbeaten"] is None
+    lo, hi = ratios["brain_vs_ppo_ci"]["beaten"]
+    assert lo < (0.4 - 0.1) / (0.6 - 0.1) < hi
+    assert ratios["brain_vs_ppo_ci"]["unbeaten"] is None
     assert "does not beat random" in notes["unbeaten"] and "beaten" not in notes
     minus = ratios["brain_minus_random"]["beaten"]
     assert minus["effect"] == pytest.approx(0.3)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from shardlab.analysis.statistics import diff_ci, item_ci, mean_ci, mean_cis
+from shardlab.analysis.statistics import diff_ci, gain_ratio_ci, item_ci, mean_ci, mean_cis
 
 
 def assert_close_interval(ci: tuple[float, float], centre: float, half_width: float) -> None:
@@ -77,6 +77,40 @@ def test_item_ci_of_a_correlation_over_items() -> None:
     half = 1.96 * (1 - r**2) / np.sqrt(300)  # the delta method's standard error of r
     assert lo < r < hi
     assert hi - lo == pytest.approx(2 * half, rel=0.25)
+
+
+def test_gain_ratio_ci_is_the_set_of_ratios_a_t_test_keeps() -> None:
+    """Fieller's interval against its definition: on a grid of θ, the contrast a − θb − (1 − θ)r
+    is within t·se of zero exactly inside the interval."""
+    rng = np.random.default_rng(7)
+    a, b, r = rng.normal(0.3, 0.05, 5), rng.normal(0.5, 0.05, 4), rng.normal(0.1, 0.05, 6)
+    lo, hi = gain_ratio_ci(a, b, r)
+    theta = np.linspace(-1.0, 3.0, 40_001)
+    contrast = a.mean() - theta * b.mean() - (1 - theta) * r.mean()
+    se = np.sqrt(a.var(ddof=1) / 5 + theta**2 * b.var(ddof=1) / 4
+                 + (1 - theta) ** 2 * r.var(ddof=1) / 6)  # fmt: skip
+    kept = theta[np.abs(contrast) <= stats.t.ppf(0.975, 3) * se]
+    assert lo == pytest.approx(kept.min(), abs=1e-4) and hi == pytest.approx(kept.max(), abs=1e-4)
+    point = (a.mean() - r.mean()) / (b.mean() - r.mean())
+    assert lo < point < hi
+    assert gain_ratio_ci([2.0, 2.0], [3.0, 3.0], [1.0, 1.0]) == pytest.approx((0.5, 0.5))
+
+
+def test_gain_ratio_ci_is_unbounded_when_the_base_gain_is_uncertain() -> None:
+    assert gain_ratio_ci([0.5, 0.6, 0.4], [0.0, 0.3, 0.1], [0.1, 0.0, 0.2]) is None
+    with pytest.raises(ValueError, match="at least two"):
+        gain_ratio_ci([0.5], [0.6, 0.7], [0.1, 0.2])
+
+
+def test_gain_ratio_ci_holds_its_level_at_three_and_eight_seeds() -> None:
+    """Simulated coverage of the true ratio 2/3 (an unbounded interval covers it), >= 95%: the
+    smallest sample's degrees of freedom make it conservative, not liberal."""
+    rng = np.random.default_rng(11)
+    for n in (3, 8):
+        draws = [rng.normal(mu, 0.05, (2_000, n)) for mu in (0.3, 0.4, 0.1)]
+        cis = [gain_ratio_ci(*(d[i] for d in draws)) for i in range(2_000)]
+        covered = [ci is None or ci[0] <= 2 / 3 <= ci[1] for ci in cis]
+        assert np.mean(covered) >= 0.95, (n, np.mean(covered))
 
 
 def _coverage(draws: np.ndarray, truth: float) -> float:

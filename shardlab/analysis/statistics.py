@@ -10,6 +10,10 @@ of differences) and two independent samples (Welch's standard error).
 Claims on fixed real data have many units (items, e.g. words) and statistics other than a mean
 (a correlation); for those `item_ci` uses scipy's BCa bootstrap, which is accurate at that n.
 
+A ratio of two gains over a common reference, (mean a − mean r)/(mean b − mean r), gets
+Fieller's interval (`gain_ratio_ci`): the set of ratios θ the data cannot reject, which is
+unbounded when the denominator's gain is not clearly non-zero, and then says so.
+
 Every resampling is seeded, so a summary is reproducible to the last digit.
 """
 
@@ -121,6 +125,33 @@ def diff_ci(
     lo, hi = _t_interval(estimate, np.asarray(vx + vy), shift_b, vx_b + vy_b,
                          min(x.size, y.size), level)  # fmt: skip
     return float(lo), float(hi)
+
+
+def gain_ratio_ci(
+    a: ArrayLike, b: ArrayLike, reference: ArrayLike, level: float = 0.95
+) -> Interval | None:
+    """Fieller's CI of (mean a − mean r)/(mean b − mean r) for three independent samples, e.g.
+    the share of a baseline's gain over chance that a learner reaches; None when unbounded.
+
+    θ is in the interval when a − θ·b − (1 − θ)·r, a contrast of independent means, is not
+    rejected as non-zero by Student's t with the smallest sample's degrees of freedom (the
+    conservative choice at a few seeds). The interval is bounded only when b's gain over r is
+    itself significant at `level`; otherwise no finite range of ratios holds the level."""
+    _check_level(level)
+    x, y, r = sample(a, "a"), sample(b, "b"), sample(reference, "reference")
+    if min(x.size, y.size, r.size) < 2:
+        raise ValueError("a ratio's interval needs at least two values in each sample")
+    (mx, vx), (my, vy), (mr, vr) = _moments(x), _moments(y), _moments(r)
+    t2 = stats.t.ppf((1 + level) / 2, min(x.size, y.size, r.size) - 1) ** 2
+    gain, base = mx - mr, my - mr
+    # (gain − θ·base)² ≤ t²·(vx + θ²·vy + (1 − θ)²·vr), as q2·θ² + q1·θ + q0 ≤ 0.
+    q2 = base**2 - t2 * (vy + vr)
+    if q2 <= 0:
+        return None
+    q1 = -2 * (gain * base - t2 * vr)
+    q0 = gain**2 - t2 * (vx + vr)
+    root = np.sqrt(max(q1**2 - 4 * q2 * q0, 0.0))
+    return float((-q1 - root) / (2 * q2)), float((-q1 + root) / (2 * q2))
 
 
 def item_ci(

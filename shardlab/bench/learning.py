@@ -16,13 +16,16 @@ population's agents); a learner's is the mean over seeds with the studentized-bo
 - `brain_vs_ppo` = (brain − random) / (PPO − random), the share of PPO's gain over chance that
   the brain reaches. Defined only when PPO beats random, i.e. the lower end of PPO's CI lies
   above random's mean; otherwise null, with a note.
+- `brain_vs_ppo_ci` = Fieller's 95% CI of that ratio over the seeds of the three learners
+  (`statistics.gain_ratio_ci`), so "the brain reaches PPO" can be read as confidently above,
+  below or undecided; null when PPO's gain over random is too uncertain to bound it.
 - `brain_minus_random` = {"effect": mean over seeds of brain − random at the same seed index,
   "ci": [lo, hi]}, the CI of those per-seed differences.
 
 `--json` prints {"results": [{"scenario", "learner", "steps", "performance", "ci", "per_seed",
-"seconds"}], "ratios": {"brain_vs_ppo": {scenario: ratio or null}, "brain_minus_random":
-{scenario: {"effect", "ci"} or null}}, "notes": {scenario: why a ratio is null}, "seeds",
-"agents", "ppo_envs", "seconds"}.
+"seconds"}], "ratios": {"brain_vs_ppo": {scenario: ratio or null}, "brain_vs_ppo_ci":
+{scenario: [lo, hi] or null}, "brain_minus_random": {scenario: {"effect", "ci"} or null}},
+"notes": {scenario: why a ratio is null}, "seeds", "agents", "ppo_envs", "seconds"}.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from shardlab.analysis.statistics import mean_ci
+from shardlab.analysis.statistics import gain_ratio_ci, mean_ci
 from shardlab.baselines import actor_critic as ac
 from shardlab.bench.harness import chunk_size, late_performance, train_ppo
 from shardlab.brain import population
@@ -124,11 +127,11 @@ def ratios(results: Sequence[dict[str, Any]]) -> tuple[dict[str, Any], dict[str,
     """`brain_vs_ppo` and `brain_minus_random` per scenario (the module docstring's rules),
     and a note for each scenario whose ratio is undefined."""
     by = {(r["scenario"], r["learner"]): r for r in results}
-    out: dict[str, Any] = {"brain_vs_ppo": {}, "brain_minus_random": {}}
+    out: dict[str, Any] = {"brain_vs_ppo": {}, "brain_vs_ppo_ci": {}, "brain_minus_random": {}}
     notes: dict[str, str] = {}
     for scenario in dict.fromkeys(r["scenario"] for r in results):
         b, p, rnd = (by.get((scenario, name)) for name in ("brain", "ppo", "random"))
-        vs_ppo = minus = None
+        vs_ppo = vs_ppo_ci = minus = None
         if b and rnd:
             diff = np.subtract(b["per_seed"], rnd["per_seed"])
             minus = {"effect": float(diff.mean()), "ci": list(mean_ci(diff))}
@@ -140,7 +143,10 @@ def ratios(results: Sequence[dict[str, Any]]) -> tuple[dict[str, Any], dict[str,
         else:
             vs_ppo = ((b["performance"] - rnd["performance"])
                       / (p["performance"] - rnd["performance"]))  # fmt: skip
+            bounds = gain_ratio_ci(b["per_seed"], p["per_seed"], rnd["per_seed"])
+            vs_ppo_ci = None if bounds is None else list(bounds)
         out["brain_vs_ppo"][scenario] = vs_ppo
+        out["brain_vs_ppo_ci"][scenario] = vs_ppo_ci
         out["brain_minus_random"][scenario] = minus
     return out, notes
 
@@ -207,8 +213,9 @@ def run(
 def learning(
     json_out: Annotated[bool, typer.Option("--json", help=(
         "Print only JSON: results (scenario, learner, steps, performance, ci, per_seed, "
-        "seconds), ratios (brain_vs_ppo: scenario → ratio or null; brain_minus_random: "
-        "scenario → {effect, ci}), notes."))] = False,
+        "seconds), ratios (brain_vs_ppo: scenario → ratio or null; brain_vs_ppo_ci: "
+        "scenario → [lo, hi] or null; brain_minus_random: scenario → {effect, ci}), "
+        "notes."))] = False,
     steps: Annotated[int, typer.Option(help=(
         "Environment steps per brain, actor-critic or random agent, and in total for PPO "
         "(`shardlab bench all`: 4,096)."))] = 50_000,
@@ -235,11 +242,13 @@ def learning(
         table.add_row(r["scenario"], r["learner"], f"{r['steps']:,}", f"{r['performance']:.4f}",
                       f"[{r['ci'][0]:.4f}, {r['ci'][1]:.4f}]", f"{r['seconds']:.0f}")  # fmt: skip
     console.print(table)
-    ratio = Table("scenario", "brain vs PPO", "brain − random", "95% CI", "note",
+    ratio = Table("scenario", "brain vs PPO", "95% CI", "brain − random", "95% CI", "note",
                   title="the brain against PPO and random")
     for scenario, minus in out["ratios"]["brain_minus_random"].items():
         vs_ppo = out["ratios"]["brain_vs_ppo"][scenario]
+        vs_ppo_ci = out["ratios"]["brain_vs_ppo_ci"][scenario]
         ratio.add_row(scenario, "—" if vs_ppo is None else f"{vs_ppo:.2f}",
+                      "—" if vs_ppo_ci is None else f"[{vs_ppo_ci[0]:.2f}, {vs_ppo_ci[1]:.2f}]",
                       "—" if minus is None else f"{minus['effect']:+.4f}",
                       "—" if minus is None else f"[{minus['ci'][0]:+.4f}, {minus['ci'][1]:+.4f}]",
                       out["notes"].get(scenario, ""))  # fmt: skip
