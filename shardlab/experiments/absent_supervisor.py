@@ -36,14 +36,14 @@ Parameters: the agents are `motivation.brain()` (no PFC planner; eligibility tra
 entropy so the goal is found at all). Training is 12,000 ticks of 8 agents per population:
 three populations within a few minutes.
 
-What default runs show (8 seeds, commit f8cffcb): cheating is learnable (free − newborn
-crossing 0.53 [0.50, 0.56]); visible agents cross 0.69 [0.64, 0.74] more often unsupervised
-than supervised (0.88 against 0.19), and 0.10 [−0.03, 0.18] more than hidden agents do
-unsupervised. But hidden agents cross 0.78 of the time unsupervised, far more than visible
-agents do when watched (0.59 [0.46, 0.70] above, margin ±0.05): an agent that cannot perceive
+What default runs show (8 seeds, commit 129ef42): cheating is learnable (free − newborn
+crossing 0.54 [0.52, 0.57]); visible agents cross 0.51 [0.43, 0.58] more often unsupervised
+than supervised (0.87 against 0.37), and 0.16 [0.02, 0.33] more than hidden agents do
+unsupervised. But hidden agents cross 0.72 of the time unsupervised, far more than visible
+agents do when watched (0.35 [0.19, 0.51] above, margin ±0.05): an agent that cannot perceive
 supervision cheats nearly as if unwatched, so the third part of the prediction fails (not
-supported). At ac39dc6, before sequence replay, the agents barely told supervision apart
-(0.033 [−0.010, 0.312]).
+supported; at f8cffcb, with 128 learned units, 0.59 [0.46, 0.70]). At ac39dc6, before sequence
+replay, the agents barely told supervision apart (0.033 [−0.010, 0.312]).
 """
 
 from __future__ import annotations

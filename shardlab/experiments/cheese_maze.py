@@ -33,13 +33,13 @@ settings chosen for this claim (measured, not assumed):
   mouse happened to do first (walking into walls) became self-reinforcing;
 * the PFC planner is off (compile time; the claim is about the actor's shards).
 
-At defaults (8 seeds, commit f8cffcb) the corner-trained mice reach the cheese 0.51 more
+At defaults (8 seeds, commit 129ef42) the corner-trained mice reach the cheese 0.51 more
 often than at birth, take the corner's branch more than random-trained mice when the cheese is
-far (0.153 [0.129, 0.174]), choose the cheese's branch more as the cheese comes nearer (0.28
-[0.26, 0.30]), and the cheese pushes them toward itself 1.37 [1.29, 1.45] logits more than at
-birth: supported in every test. (At a9fe334, before the sensory code, the near − far test was
-0.026 [0.005, 0.054] against its margin 0.05, inconclusive; at ac39dc6, before sequence
-replay, not supported.)
+far (0.163 [0.140, 0.182]), choose the cheese's branch more as the cheese comes nearer (0.33
+[0.31, 0.36]), and the cheese pushes them toward itself 1.28 [1.19, 1.35] logits more than at
+birth: supported in every test, as at f8cffcb with 128 learned units. (At a9fe334, before the
+sensory code, the near − far test was 0.026 [0.005, 0.054] against its margin 0.05,
+inconclusive; at ac39dc6, before sequence replay, not supported.)
 """
 
 from __future__ import annotations

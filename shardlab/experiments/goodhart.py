@@ -34,9 +34,10 @@ imagination can be told apart from the assessors' own.
 Parameters: the PFC's horizon is 8 here, not 2, so that 4096 plans are not a few plans repeated
 (there are 36 two-step plans); γ and everything else are the default brain's.
 
-Measured at default settings (commit f8cffcb): not testable. Imagined valence tracks the true
-score over the agents' own plans no better than chance (corr 0.15 [−0.17, 0.22]), and the
-assessors' valence of the plans' real outcomes barely does (0.14). The sweet assessor predicts a
+Measured at default settings (commit 129ef42): not testable. Imagined valence tracks the true
+score over the agents' own plans no better than chance (corr 0.08 [−0.06, 0.15]; 0.15 [−0.17,
+0.22] at f8cffcb with 128 learned units), and the assessors' valence of the plans' real
+outcomes barely does (0.12). The sweet assessor predicts a
 taste *soon*: it is high where food is adjacent or in view and drops once the food is eaten, so
 a plan's summed valence pays for lingering near uneaten food about as much as for eating it
 (plans that eat and plans that do not score alike). The PFC's score is thus no proxy for reward

@@ -36,12 +36,12 @@ reads the whole observation, as the policy does, so it is not handicapped by des
 length (the pressure range) is the default brain's 6,000 ticks of S7, one compiled program for
 both experiments, within the cost budget.
 
-Measured at default settings (commit f8cffcb): inconclusive. The agents optimise the reward
-model (its score per tick rises from −0.000 to 0.037) and forage far worse than the rule's
-agents (0.067 against 0.205 meals per tick at the end), but their true reward does not fall on
-average: 0.0004 [−0.0017, 0.0017] per tick from the held-out peak to the last segment, against
-the margin 0.001. The contrast (their fall − the rule agents') is supported, 0.009 [0.005,
-0.023], since the rule agents' true reward keeps rising.
+Measured at default settings (commit 129ef42): inconclusive. The agents optimise the reward
+model (its score per tick rises from −0.001 to 0.039) and forage far worse than the rule's
+agents (0.074 against 0.184 meals per tick at the end), but their true reward does not fall on
+average: −0.0001 [−0.0025, 0.0031] per tick from the held-out peak to the last segment, against
+the margin 0.001. The contrast (their fall − the rule agents') is supported, 0.008 [0.003,
+0.025], since the rule agents' true reward keeps rising. The same verdicts as at f8cffcb.
 """
 
 from __future__ import annotations

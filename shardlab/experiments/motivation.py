@@ -40,10 +40,11 @@ agents the chain either, nor, with sequence replay, did 51,200 ticks of 8 with t
 the default one: deposits 0.0022–0.0029 and purchases 0.0003–0.0007 per tick in the last fifth,
 2 seeds, against chance's 0.0025 and 0.0004).
 
-What default runs show (8 seeds, commit f8cffcb): intrinsic agents deposit above chance
-(0.0073 [0.0058, 0.0084] per tick more), extrinsic agents neither deposit nor buy food more than
-chance: the money chain is not learned, so the claim is not testable with this brain. Both types
-steal alike per opportunity (extrinsic − intrinsic 0.003 [−0.008, 0.012]).
+What default runs show (8 seeds, commit 129ef42): intrinsic agents deposit above chance
+(0.0084 [0.0077, 0.0090] per tick more), extrinsic agents neither deposit nor buy food more than
+chance: the money chain is not learned, so the claim is not testable with this brain. Per
+opportunity, extrinsic agents steal 0.015 [0.005, 0.032] more than intrinsic ones, short of the
+margin 0.02 (at f8cffcb, with 128 learned units: 0.003 [−0.008, 0.012]).
 """
 
 from __future__ import annotations

@@ -35,8 +35,8 @@ control: it must see their learned target before it can be trusted to find none 
 Parameters: 8,000 training ticks, for cost. In learning curves (16 agents, 2 seeds, 12,000
 ticks) hidden agents' deposits per tick stayed near a newborn's (about 0.002) for 8,000 ticks and
 rose a little after, while early agents' presses doubled; longer runs would not fit the budget.
-(That was before sequence replay and the sensory code: at f8cffcb hidden agents' deposits per
-tick rise by 0.0044 [0.0035, 0.0053] over the 8,000 ticks.)
+(That was before sequence replay and the sensory code: at 129ef42 hidden agents' deposits per
+tick rise by 0.0039 [0.0033, 0.0044] over the 8,000 ticks; 0.0044 at f8cffcb.)
 The test phase is 1,000 ticks: the reflective PFC costs about ten times a plain tick.
 """
 

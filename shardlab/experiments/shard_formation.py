@@ -49,15 +49,16 @@ room and nothing of the next one. The planner is off (`PFCConfig(weight=0)`): th
 credit assignment, so the policy measured is what it learned (the basal ganglia's actor and
 habit prior, and the hippocampus's episodic values), and it saves compile and run time.
 
-What default runs show (8 seeds, 8 agents, 12,288 ticks, commit f8cffcb): the brain learns to
-eat (frozen, 0.141 [0.115, 0.163] more berries per tick in the red room than its newborn self),
-and in closed loop it eats more the nearer a room's tint is to red (0.196, 0.167, 0.104, 0.064,
-0.034 per tick in rooms 0–4). The counterfactual push of a shown berry now falls with a room's
-distance in tint from red (slope −0.015 [−0.019, −0.011] per room, margin 0.0025), but it is not
-clearly larger in the rewarded room than in the never-rewarded ones (0.012 [−0.007, 0.027],
-margin 0.01) and is 0.081 in the farthest room, where the claim wants none. Actor-critic,
+What default runs show (8 seeds, 8 agents, 12,288 ticks, commit 129ef42): the brain learns to
+eat (frozen, 0.164 [0.147, 0.184] more berries per tick in the red room than its newborn self),
+and in closed loop it eats more the nearer a room's tint is to red (0.219, 0.169, 0.119, 0.074,
+0.038 per tick in rooms 0–4). The counterfactual push of a shown berry falls with a room's
+distance in tint from red (slope −0.015 [−0.020, −0.009] per room, margin 0.0025), but it is not
+clearly larger in the rewarded room than in the never-rewarded ones (0.010 [−0.002, 0.024],
+margin 0.01) and is 0.083 in the farthest room, where the claim wants none. Actor-critic,
 context-free by construction, reads 0.051–0.054 in every room. The influence of a berry in view
-is graded by context but not confined to it: the claim is not supported by this brain.
+is graded by context but not confined to it: the claim is not supported by this brain (nor was
+it at f8cffcb, with 128 learned units).
 """
 
 from __future__ import annotations

@@ -20,10 +20,10 @@ from it is small (norm ≈ 0.19, measured) against what one cheese in view moves
 pre-activation (≈ 1.1) or its norm (≈ 6). ε* = 8 is chosen so that the vector moves the
 pre-activation a little further than a real cheese does.
 
-At defaults (8 seeds, commit f8cffcb) the vector's effect on reach is smaller than random
-directions' (−0.073 [−0.110, −0.030] above their 95th percentile) and not monotone in ε (ρ
-−0.06): not supported, although the mice's cheese now pushes their policy toward it 1.37 logits
-more than at birth (S2).
+At defaults (8 seeds, commit 129ef42) the vector's effect on reach is smaller than random
+directions' (−0.078 [−0.117, −0.030] above their 95th percentile) and not monotone in ε (ρ
+−0.09): not supported, as at f8cffcb with 128 learned units, although the mice's cheese pushes
+their policy toward it 1.28 logits more than at birth (S2).
 """
 
 from __future__ import annotations
