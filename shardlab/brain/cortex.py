@@ -15,10 +15,10 @@ alone.
 
 With the sensory code carrying the percepts, 32 learned units do as well as 128 or better, and
 the brain trains about 3.6 times faster (`bench agent`: 29,392 against 8,249 steps/s). Same
-protocol, 128 → 32: trash 0.0331 → 0.0338, money 0.0377 →
-0.0412, the cheese maze 0.0209 → 0.0233, foraging 0.301 → 0.299, absent-supervisor 0.080 →
-0.111; 64 units on trash 0.0334, 256 units 0.0267). Without it, 128 units had eaten twice the
-food of 32 in foraging: the learned units no longer have to be the actor's only readout.
+protocol, 128 → 32: trash 0.0331 → 0.0338, money 0.0377 → 0.0412, the cheese maze 0.0209 →
+0.0233, foraging 0.301 → 0.299, absent-supervisor 0.080 → 0.111 (64 units on trash 0.0334, 256
+units 0.0267). Without it, 128 units had eaten twice the food of 32 in foraging: the learned
+units no longer have to be the actor's only readout.
 """
 
 from __future__ import annotations
