@@ -17,6 +17,7 @@ from shardlab.experiments import registry
 from shardlab.experiments.base import Experiment, ExperimentConfig
 from shardlab.runner import report as report_module
 from shardlab.runner.cache import enable_compilation_cache
+from shardlab.runner.cores import use_all_cores
 from shardlab.runner.run import reproduce as reproduce_runs
 from shardlab.runner.run import run_experiment
 from shardlab.runner.run import sweep as sweep_runs
@@ -191,6 +192,7 @@ def report(run_dir: Annotated[Path, typer.Argument(help="A run or reproduce dire
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: user errors become one line on stderr and exit code 2, never a traceback."""
     enable_compilation_cache()
+    use_all_cores()
     try:
         code = app(args=argv, prog_name="shardlab", standalone_mode=False)
     except (ShardlabError, typer.TyperException) as error:

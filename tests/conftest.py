@@ -23,6 +23,10 @@ os.environ.setdefault("SHARDLAB_EMBEDDING_CACHE",
 import jax  # noqa: E402
 import pytest  # noqa: E402
 
+# Two CPU devices, as `shardlab` makes of CI's two cores (`runner.cores`), so a population large
+# enough to be split across them is tested split.
+jax.config.update("jax_num_cpu_devices", 2)
+
 from shardlab.analysis.verdicts import VERDICTS  # noqa: E402
 from shardlab.brain import agent, cortex, hippocampus, pfc  # noqa: E402
 from shardlab.cli import main  # noqa: E402

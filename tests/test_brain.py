@@ -663,6 +663,23 @@ def test_a_population_replays_its_sequences_when_they_fill(world) -> None:
     assert np.any(np.asarray(life.agents.basal_ganglia.actor_w))
 
 
+def test_a_population_split_across_devices_lives_the_same_life(world, monkeypatch) -> None:
+    """Split across the two devices (`population.SHARE` agents or more each), a population
+    acts as it does on one: the same actions every tick, the same learned weights to float
+    rounding, and its results gathered back on the first device."""
+    assert len(jax.devices()) == 2  # conftest
+    n = 2 * population.SHARE
+    params, key = world.default_params(), jax.random.key(21)
+    split = population.train(world, params, SMALL, key, n, 40, chunk=20)
+    assert population._spread(n) is not None and population._spread(n - 1) is None
+    assert split.agents.cortex.enc_w.devices() == {jax.devices()[0]}
+    monkeypatch.setattr(population, "_spread", lambda n_agents: None)
+    whole = population.train(world, params, SMALL, key, n, 40, chunk=20)
+    np.testing.assert_array_equal(np.asarray(split.log.action), np.asarray(whole.log.action))
+    for a, b in zip(jax.tree.leaves(split.agents), jax.tree.leaves(whole.agents), strict=True):
+        np.testing.assert_allclose(np.asarray(a, float), np.asarray(b, float), atol=1e-5)
+
+
 def test_replay_reencodes_stored_observations(world, agent_fns) -> None:
     """Memories hold what was seen; replay encodes them with the cortex as it is now, so a
     changed encoder changes what replay learns, and the replayed memories' keys are refreshed."""

@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pandas as pd
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from shardlab.brain import agent as agent_
 from shardlab.brain import cortex as cortex_
@@ -154,6 +155,20 @@ def _chunk(world: World, config: agent_.AgentConfig, n_steps: int, learn: bool) 
 
 _CACHE: dict[tuple, Callable] = {}
 
+SHARE = 8
+"""The fewest agents worth a device of their own: 8 agents trained no faster split in two."""
+
+
+def _spread(n_agents: int) -> NamedSharding | None:
+    """How to split a population across devices (`runner.cores`): over as many as divide it
+    evenly while each keeps `SHARE` agents or more; None when one device is all it gets."""
+    devices = jax.devices()
+    fits = [d for d in range(2, len(devices) + 1) if n_agents % d == 0 and n_agents // d >= SHARE]
+    if not fits:
+        return None
+    mesh = Mesh(np.array(devices[: max(fits)]), ("agents",))
+    return NamedSharding(mesh, PartitionSpec("agents"))
+
 
 def train(
     world: World,
@@ -172,12 +187,16 @@ def train(
     to continue a lifetime (e.g. into a test phase). With `learn=False` nothing is learned
     (a frozen evaluation); `offsets` (each broadcastable to (n_agents, latent)) steer the
     thoughts that choose actions (see `agent.Offsets`). Both are data to one compiled program
-    per `learn`."""
+    per `learn`. With several devices the agents are split across them (`_spread`) and the
+    results gathered back on the first."""
     k_start, key = jax.random.split(key)
     agents, env, obs = start(world, params, config, k_start, n_agents, agents)
     zeros = agent_.no_offsets(agents)
     offsets = agent_.Offsets(*(np.broadcast_to(np.asarray(o, np.float32), z.shape)
                                for o, z in zip(offsets or zeros, zeros, strict=True)))  # fmt: skip
+    spread = _spread(n_agents)
+    if spread is not None:
+        agents, env, offsets = jax.device_put((agents, env, offsets), spread)
     logs = []
     done_steps = 0
     while done_steps < n_steps:
@@ -192,6 +211,8 @@ def train(
         if progress is not None:
             progress(size)
     log = jax.tree.map(lambda *xs: jnp.concatenate(xs, 0), *logs)
+    if spread is not None:
+        agents, env, log = jax.device_put((agents, env, log), jax.devices()[0])
     return Lifetime(agents, env, obs, log)
 
 

@@ -35,7 +35,8 @@ from shardlab.worlds.scenario import (
 
 Array = jax.Array
 Sensations = dict[str, Array]
-MOVES = jnp.array([[-1, 0], [0, 1], [1, 0], [0, -1], [0, 0], [0, 0]], jnp.int32)
+# A NumPy constant: a JAX array here would start JAX at import, before `runner.cores` can act.
+MOVES = np.array([[-1, 0], [0, 1], [1, 0], [0, -1], [0, 0], [0, 0]], np.int32)
 USE = ACTIONS.index("use")
 
 pytree = partial(jax.tree_util.register_dataclass)
@@ -278,7 +279,7 @@ class World:
 
         # The agent moves unless a wall or a solid object is in the way.
         target = jnp.clip(
-            state.pos + MOVES[action], 0, jnp.array([self.height - 1, self.width - 1])
+            state.pos + jnp.asarray(MOVES)[action], 0, jnp.array([self.height - 1, self.width - 1])
         )
         at_target = present & jnp.all(state.slot_pos == target, -1) & params.solid[kind]
         blocked = state.walls[target[0], target[1]] | jnp.any(at_target)
@@ -357,7 +358,7 @@ class World:
         """Movers take a random step with their kind's probability, unless walled or blocked by
         the agent; `u` holds two uniforms per slot (whether, which way)."""
         go = present & (u[: self.n_slots] < params.moves[state.kind])
-        step = MOVES[jnp.minimum(u[self.n_slots :] * 4, 3).astype(jnp.int32)]
+        step = jnp.asarray(MOVES)[jnp.minimum(u[self.n_slots :] * 4, 3).astype(jnp.int32)]
         target = state.slot_pos + step * go[:, None]
         free = ~state.walls[target[:, 0], target[:, 1]] & ~jnp.all(target == state.pos, -1)
         return jnp.where(free[:, None], target, state.slot_pos)
