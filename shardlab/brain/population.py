@@ -210,9 +210,10 @@ def train(
         done_steps += size
         if progress is not None:
             progress(size)
-    log = jax.tree.map(lambda *xs: jnp.concatenate(xs, 0), *logs)
+    # Joined on the host: `jnp.concatenate` would compile a program for each count of chunks.
+    log = jax.tree.map(lambda *xs: jnp.asarray(np.concatenate(xs, 0)), *logs)
     if spread is not None:
-        agents, env, log = jax.device_put((agents, env, log), jax.devices()[0])
+        agents, env = jax.device_put((agents, env), jax.devices()[0])
     return Lifetime(agents, env, obs, log)
 
 
