@@ -1,6 +1,8 @@
 """The `shardlab` command: listing, a full quick run, sweeps, reports, and every error path."""
 
 import json
+import os
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -193,3 +195,13 @@ def test_errors_from_a_real_process(cli_process: Callable[..., Result], tmp_path
     bad = write(tmp_path / "c.json", '{"samples": -1}')
     assert_one_line_error(cli_process(*RUN, "--config", bad, "--out", str(tmp_path)),
                           "'samples'")
+
+
+def test_the_command_makes_every_core_a_device() -> None:
+    """`shardlab` gives JAX a device per core (`runner.cores`), which works only if importing
+    the command starts no JAX backend: a module-level JAX array would silently undo it."""
+    script = ("import jax, shardlab.cli; from shardlab.runner.cores import use_all_cores; "
+              "use_all_cores(); print(len(jax.devices()))")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, check=True)  # fmt: skip
+    assert int(done.stdout.split()[-1]) == os.cpu_count()
