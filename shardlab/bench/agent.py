@@ -38,6 +38,8 @@ from shardlab.brain.agent import AgentConfig
 from shardlab.errors import ShardlabError, require
 
 SCENARIO = "foraging"
+POPULATION, STEPS = 128, 1000
+"""The timed brain population and its ticks (see the module docstring for why)."""
 MODULES = ("pfc", "hippocampus", "assessors", "habit", "cortex")
 """Each module the brain can run without, in `module_cost` order."""
 
@@ -103,9 +105,6 @@ def bench_sb3(n_envs: int, total_steps: int, seed: int = 0) -> dict[str, Any]:
         "steps_per_s": ppo.env_steps / ppo.seconds,
         "performance": late_performance(ppo.performance),
     }
-
-
-POPULATION, STEPS = 128, 1000
 
 
 def run(
