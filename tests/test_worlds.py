@@ -9,6 +9,7 @@ import pytest
 
 from shardlab.errors import ShardlabError
 from shardlab.worlds import ACTIONS, SCENARIOS, ObjectKind, Scenario, Spawn, Supervisor, World, make
+from shardlab.worlds.engine import _rewrite_some
 from shardlab.worlds.layouts import random_maze
 
 UP, RIGHT, DOWN, LEFT, STAY, USE = range(len(ACTIONS))
@@ -180,6 +181,46 @@ def test_catalog_determinism_and_batching() -> None:
         np.testing.assert_array_equal(np.asarray(single[i][1].pos), np.asarray(batched[1].pos[i]))
     again = step(keys[0], world.reset(keys[0], params)[1], actions[0], params)
     np.testing.assert_array_equal(np.asarray(again[0]), np.asarray(single[0][0]))
+
+
+@pytest.mark.parametrize("share", [0.0, 0.1, 0.25, 0.3, 1.0])
+def test_rewrite_some_replaces_exactly_the_waiting_rows(share: float) -> None:
+    """Chunks (up to a quarter waiting, here several chunks of 8) and all-at-once alike."""
+    n = 96
+    waiting = jnp.arange(n) < round(share * n)
+    waiting = jax.random.permutation(jax.random.key(0), waiting)
+    old = {"a": -jnp.ones((n, 3)), "b": jnp.zeros(n, bool)}
+    new = lambda idx: {"a": jnp.stack([idx, idx, idx], -1) * 1.0, "b": idx >= 0}  # noqa: E731
+    got = jax.jit(lambda w: _rewrite_some(w, old, new))(waiting)
+    rows = jnp.where(waiting, jnp.arange(n), -1.0)
+    np.testing.assert_array_equal(np.asarray(got["a"]), np.repeat(np.asarray(rows)[:, None], 3, 1))
+    np.testing.assert_array_equal(np.asarray(got["b"]), np.asarray(waiting))
+
+
+@pytest.mark.parametrize("name", ["foraging", "tinted-rooms"])
+def test_a_batch_of_worlds_lives_the_lives_each_lives_alone(name: str) -> None:
+    """Under `vmap`, respawns and observations take batched shortcuts (`_respawn_cells` samples
+    only for worlds that ate); each world's life must equal the one it lives stepped alone."""
+    world, n, ticks = make(name), 24, 120
+    params = world.default_params()
+    keys = jax.random.split(jax.random.key(5), (ticks, n))
+    actions = jax.random.randint(jax.random.key(6), (ticks, n), 0, world.n_actions)
+    start = world.reset_batch(jax.random.key(7), n, params)[1]
+
+    def life(step):
+        def tick(state, x):
+            obs, state, sens, perf, _ = step(x[0], state, x[1])
+            return state, (obs, state, sens, perf)
+
+        return jax.lax.scan(tick, start, (keys, actions))[1]
+
+    one = lambda k, s, a: world.step_env(k, s, a, params)  # noqa: E731
+    each = lambda k, s, a: jax.lax.map(lambda x: one(*x), (k, s, a))  # noqa: E731
+    batched, alone = (jax.jit(life, static_argnums=0)(f) for f in (jax.vmap(one), each))
+    for got, want in zip(jax.tree.leaves(batched), jax.tree.leaves(alone), strict=True):
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+    eaten = np.asarray(batched[3] > 0)
+    assert 0 < eaten.sum(1).max() < n  # respawns happened, on ticks where only some worlds ate
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))

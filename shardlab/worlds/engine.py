@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Callable
 from functools import partial
+from typing import TypeVar
 
 import jax
 import jax.numpy as jnp
@@ -35,6 +37,7 @@ from shardlab.worlds.scenario import (
 
 Array = jax.Array
 Sensations = dict[str, Array]
+T = TypeVar("T")
 # A NumPy constant: a JAX array here would start JAX at import, before `runner.cores` can act.
 MOVES = np.array([[-1, 0], [0, 1], [1, 0], [0, -1], [0, 0], [0, 0]], np.int32)
 USE = ACTIONS.index("use")
@@ -315,8 +318,8 @@ class World:
 
         # Consumption: gone for good, or respawned elsewhere in its region.
         eaten = (touch > 0) & params.consumed[kind]
-        fresh = _sample_cells(u_spawn, params.slot_region, _mark(state.walls, pos))
         respawn = eaten & params.respawns[kind]
+        fresh = _respawn_cells(respawn, u_spawn, params.slot_region, state.walls, pos)
         slot_pos = jnp.where(respawn[:, None], fresh, slot_pos)
         gone = state.gone | (eaten & ~params.respawns[kind])
 
@@ -398,13 +401,16 @@ class World:
             & jnp.all((rel >= 0) & (rel < v), -1)
         )
         # Each shown object marks its cell in the channel of the kind it looks like (its own,
-        # unless it is a decoy); the others write out of bounds, which is dropped (a negative
-        # index would wrap around instead).
-        size = v * v * self.n_kinds
-        look = params.channel[state.kind]
-        mark = jnp.where(shown, (rel[:, 0] * v + rel[:, 1]) * self.n_kinds + look, size)
-        objects = jnp.zeros(size, bool).at[mark].set(True, mode="drop")
-        view = jnp.concatenate([wall_view[..., None], objects.reshape(v, v, -1)], -1)
+        # unless it is a decoy): as a bit in its channel's mask of its view row, OR-ed over the
+        # slots (a scatter of a few marks costs more under `vmap` than these words).
+        looks = params.channel[state.kind][:, None] == jnp.arange(self.n_kinds)  # (N, K)
+        in_row = (rel[:, 0, None] == jnp.arange(v))[:, None, :]  # (N, 1, v)
+        bit = jnp.left_shift(jnp.uint32(1), rel[:, 1].astype(jnp.uint32))[:, None, None]
+        masks = functools.reduce(
+            jnp.bitwise_or, list(jnp.where((shown[:, None] & looks)[..., None] & in_row, bit, 0))
+        )  # (K, v): bit j of [k, i] marks view cell (i, j) in channel k
+        objects = (masks.T[:, None, :] >> jnp.arange(v, dtype=jnp.uint32)[:, None]) & 1  # (v, v, K)
+        view = jnp.concatenate([wall_view[..., None], objects.astype(bool)], -1)
         signal = params.signal_delayed & jnp.any(state.pending != 0)
         intero = jnp.concatenate(
             [
@@ -454,22 +460,61 @@ class World:
         wherever `done[i]`.
 
         Resetting costs more than stepping (a maze is grown cell by cell), so fresh worlds are
-        made only for the finished ones, a chunk at a time: when episodes end at different ticks,
-        a tick pays for a few resets rather than for the whole batch."""
-        n = done.shape[0]
-        chunk = min(n, max(8, n // 32))
+        made only for the finished ones (see `_rewrite_some`)."""
 
-        def reset_chunk(carry: tuple[EnvState, Array]) -> tuple[EnvState, Array]:
-            state, waiting = carry
-            # Up to `chunk` of the waiting worlds, padded with n, which the writes below drop.
-            idx = jnp.nonzero(waiting, size=chunk, fill_value=n)[0]
+        def fresh(idx: Array) -> EnvState:
             keys = jax.vmap(jax.random.fold_in, in_axes=(None, 0))(key, idx)
-            fresh = jax.vmap(self._fresh, in_axes=(0, None))(keys, params)
-            put = lambda new, old: old.at[idx].set(new, mode="drop")  # noqa: E731
-            return jax.tree.map(put, fresh, state), put(False, waiting)
+            return jax.vmap(self._fresh, in_axes=(0, None))(keys, params)
 
-        state, _ = jax.lax.while_loop(lambda carry: jnp.any(carry[1]), reset_chunk, (state, done))
-        return state
+        return _rewrite_some(done, state, fresh)
+
+
+def _rewrite_some(waiting: Array, batch: T, new: Callable[[Array], T]) -> T:
+    """`batch` (a pytree of arrays over worlds) with row i replaced by `new(idx)[j]` for every
+    waiting world i = idx[j]; `new` must give a world the same row whatever else is in `idx`.
+
+    Work that only some worlds need on a tick (a reset, a respawn) then costs those worlds, not
+    the whole batch (as a select under `vmap` would): a chunk of them at a time, `idx` padded
+    with the batch size, which the writes drop. When more than a quarter of the batch waits (as
+    when episodes of one length end together), all are made at once and selected: the chunks'
+    gathers and scatters would cost more than the worlds made in vain."""
+    n = waiting.shape[0]
+    chunk = min(n, max(8, n // 32))
+
+    def rewrite(carry: tuple[T, Array]) -> tuple[T, Array]:
+        batch, waiting = carry
+        idx = jnp.nonzero(waiting, size=chunk, fill_value=n)[0]
+        put = lambda row, old: old.at[idx].set(row, mode="drop")  # noqa: E731
+        return jax.tree.map(put, new(idx), batch), put(False, waiting)
+
+    def some() -> T:
+        return jax.lax.while_loop(lambda carry: jnp.any(carry[1]), rewrite, (batch, waiting))[0]
+
+    def every() -> T:
+        pick = lambda row, old: jnp.where(waiting.reshape(-1, *[1] * (old.ndim - 1)), row, old)  # noqa: E731
+        return jax.tree.map(pick, new(jnp.arange(n)), batch)
+
+    return jax.lax.cond(jnp.sum(waiting) > n // 4, every, some)
+
+
+@jax.custom_batching.custom_vmap
+def _respawn_cells(respawn: Array, u: Array, regions: Array, walls: Array, pos: Array) -> Array:
+    """Fresh cells (N, 2), off the walls and the agent at `pos`, for the slots that respawn this
+    tick; other rows are unspecified.
+
+    One world samples all its slots (`_sample_cells`). Under `vmap` only the worlds with a
+    respawn sample, a chunk at a time: sampling every slot of every world each tick took half a
+    batched tick, for the few worlds that had eaten."""
+    return _sample_cells(u, regions, _mark(walls, pos))
+
+
+@_respawn_cells.def_vmap
+def _respawn_cells_batched(n: int, batched: list[bool], *args: Array) -> tuple[Array, bool]:
+    args = [x if b else jnp.broadcast_to(x, (n, *x.shape))
+            for x, b in zip(args, batched, strict=True)]  # fmt: skip
+    cells = jnp.zeros((*args[0].shape, 2), jnp.int32)
+    some = lambda idx: jax.vmap(_respawn_cells.fun)(*(x[idx] for x in args))  # noqa: E731
+    return _rewrite_some(jnp.any(args[0], -1), cells, some), True
 
 
 def _total(x: Array) -> Array:
