@@ -183,9 +183,9 @@ def test_catalog_determinism_and_batching() -> None:
     np.testing.assert_array_equal(np.asarray(again[0]), np.asarray(single[0][0]))
 
 
-@pytest.mark.parametrize("share", [0.0, 0.1, 0.25, 0.3, 1.0])
+@pytest.mark.parametrize("share", [0.0, 0.05, 0.3, 1.0])
 def test_rewrite_some_replaces_exactly_the_waiting_rows(share: float) -> None:
-    """Chunks (up to a quarter waiting, here several chunks of 8) and all-at-once alike."""
+    """None, one chunk of 8 or several."""
     n = 96
     waiting = jnp.arange(n) < round(share * n)
     waiting = jax.random.permutation(jax.random.key(0), waiting)

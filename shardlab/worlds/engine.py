@@ -471,13 +471,11 @@ class World:
 
 def _rewrite_some(waiting: Array, batch: T, new: Callable[[Array], T]) -> T:
     """`batch` (a pytree of arrays over worlds) with row i replaced by `new(idx)[j]` for every
-    waiting world i = idx[j]; `new` must give a world the same row whatever else is in `idx`.
+    waiting world i = idx[j], where `idx` lists up to a chunk of them, padded with the batch size
+    (which the writes drop); `new` must give a world the same row whatever else is in `idx`.
 
-    Work that only some worlds need on a tick (a reset, a respawn) then costs those worlds, not
-    the whole batch (as a select under `vmap` would): a chunk of them at a time, `idx` padded
-    with the batch size, which the writes drop. When more than a quarter of the batch waits (as
-    when episodes of one length end together), all are made at once and selected: the chunks'
-    gathers and scatters would cost more than the worlds made in vain."""
+    Work that only some worlds need on a tick (a reset, a respawn) then costs a chunk or two of
+    worlds rather than the whole batch, as a select under `vmap` would."""
     n = waiting.shape[0]
     chunk = min(n, max(8, n // 32))
 
@@ -487,14 +485,7 @@ def _rewrite_some(waiting: Array, batch: T, new: Callable[[Array], T]) -> T:
         put = lambda row, old: old.at[idx].set(row, mode="drop")  # noqa: E731
         return jax.tree.map(put, new(idx), batch), put(False, waiting)
 
-    def some() -> T:
-        return jax.lax.while_loop(lambda carry: jnp.any(carry[1]), rewrite, (batch, waiting))[0]
-
-    def every() -> T:
-        pick = lambda row, old: jnp.where(waiting.reshape(-1, *[1] * (old.ndim - 1)), row, old)  # noqa: E731
-        return jax.tree.map(pick, new(jnp.arange(n)), batch)
-
-    return jax.lax.cond(jnp.sum(waiting) > n // 4, every, some)
+    return jax.lax.while_loop(lambda carry: jnp.any(carry[1]), rewrite, (batch, waiting))[0]
 
 
 @jax.custom_batching.custom_vmap
