@@ -8,8 +8,11 @@ the agent, by its steering subsystem.
 Speed notes, for a reader wondering why the code avoids the obvious: under `vmap` on a CPU, tiny
 matrix products, reductions and scatters are slow and elementwise work is nearly free, and
 threefry costs ~20 rounds per random word. So lookups compare against index ranges instead of
-multiplying one-hot matrices, and each step takes one threefry draw and stretches it with a cheap
-hash (`_uniforms`).
+multiplying one-hot matrices, each step takes one threefry draw and stretches it with a cheap
+hash (`_uniforms`), the view marks objects as bits of row words rather than by a scatter, and
+work that only some worlds need on a tick (a respawn, a reset) is done for those worlds alone
+(`_rewrite_some`). Each is a faster way to compute the same thing: a world stepped in a batch
+lives the life it lives stepped alone, bit for bit.
 """
 
 from __future__ import annotations
