@@ -183,6 +183,12 @@ def test_catalog_determinism_and_batching() -> None:
     np.testing.assert_array_equal(np.asarray(again[0]), np.asarray(single[0][0]))
 
 
+@pytest.mark.parametrize("radius", [-1, 16])
+def test_a_view_wider_than_a_row_word_is_refused(radius: int) -> None:
+    with pytest.raises(ShardlabError, match="view_radius must be 0 to 15"):
+        Scenario(name="t", description="test", kinds=(), spawns=(), view_radius=radius)
+
+
 @pytest.mark.parametrize("share", [0.0, 0.05, 0.3, 1.0])
 def test_rewrite_some_replaces_exactly_the_waiting_rows(share: float) -> None:
     """None, one chunk of 8 or several."""

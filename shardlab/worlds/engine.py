@@ -491,15 +491,17 @@ def _rewrite_some(waiting: Array, batch: T, new: Callable[[Array], T]) -> T:
     return jax.lax.while_loop(lambda carry: jnp.any(carry[1]), rewrite, (batch, waiting))[0]
 
 
-@jax.custom_batching.custom_vmap
-def _respawn_cells(respawn: Array, u: Array, regions: Array, walls: Array, pos: Array) -> Array:
+def _fresh_cells(respawn: Array, u: Array, regions: Array, walls: Array, pos: Array) -> Array:
     """Fresh cells (N, 2), off the walls and the agent at `pos`, for the slots that respawn this
     tick; other rows are unspecified.
 
-    One world samples all its slots (`_sample_cells`). Under `vmap` only the worlds with a
-    respawn sample, a chunk at a time: sampling every slot of every world each tick took half a
-    batched tick, for the few worlds that had eaten."""
+    One world samples all its slots (`_sample_cells`). Under `vmap` (`_respawn_cells`) only the
+    worlds with a respawn sample, a chunk at a time: sampling every slot of every world each tick
+    took half a batched tick, for the few worlds that had eaten."""
     return _sample_cells(u, regions, _mark(walls, pos))
+
+
+_respawn_cells = jax.custom_batching.custom_vmap(_fresh_cells)
 
 
 @_respawn_cells.def_vmap
@@ -507,7 +509,7 @@ def _respawn_cells_batched(n: int, batched: list[bool], *args: Array) -> tuple[A
     args = [x if b else jnp.broadcast_to(x, (n, *x.shape))
             for x, b in zip(args, batched, strict=True)]  # fmt: skip
     cells = jnp.zeros((*args[0].shape, 2), jnp.int32)
-    some = lambda idx: jax.vmap(_respawn_cells.fun)(*(x[idx] for x in args))  # noqa: E731
+    some = lambda idx: jax.vmap(_fresh_cells)(*(x[idx] for x in args))  # noqa: E731
     return _rewrite_some(jnp.any(args[0], -1), cells, some), True
 
 

@@ -112,6 +112,9 @@ class Scenario:
             object.__setattr__(self, "size", (len(self.layout), len(self.layout[0])))
         elif self.layout not in ("open", "maze"):
             raise ShardlabError(f"scenario {self.name!r}: unknown layout {self.layout!r}")
+        if not 0 <= self.view_radius <= 15:  # the view is drawn in one 32-bit word per row
+            raise ShardlabError(f"scenario {self.name!r}: view_radius must be 0 to 15, "
+                                f"not {self.view_radius}")  # fmt: skip
         for kind in self.kinds:
             _check_keys(self.name, kind.emits, SENSATIONS, "sensation")
             _check_keys(self.name, kind.satiates, DRIVES, "drive")
