@@ -29,9 +29,11 @@ def best(run: Callable[[], Any], repeats: int = 3) -> float:
     return fastest
 
 
-def jax_rate(reset: Callable, step: Callable, n_actions: int, batch: int, steps: int) -> float:
-    """Steps/s of `steps` batched ticks: `reset(key) -> state`, `step(key, state, action) ->
-    (obs, state)`."""
+def jax_timer(
+    reset: Callable, step: Callable, n_actions: int, batch: int, steps: int
+) -> Callable[[], float]:
+    """A compiled run of `steps` batched ticks (`reset(key) -> state`, `step(key, state,
+    action) -> (obs, state)`); each call of the result times it again and returns steps/s."""
 
     @jax.jit
     def roll(key: jax.Array) -> jax.Array:
@@ -49,7 +51,12 @@ def jax_rate(reset: Callable, step: Callable, n_actions: int, batch: int, steps:
         return total
 
     roll(jax.random.key(0)).block_until_ready()
-    return batch * steps / best(lambda: roll(jax.random.key(1)))
+    return lambda: batch * steps / best(lambda: roll(jax.random.key(1)))
+
+
+def jax_rate(reset: Callable, step: Callable, n_actions: int, batch: int, steps: int) -> float:
+    """Steps/s of `steps` batched ticks (see `jax_timer`), timed once after compiling."""
+    return jax_timer(reset, step, n_actions, batch, steps)()
 
 
 def vmapped(reset_one: Callable, step_one: Callable, batch: int) -> tuple[Callable, Callable]:

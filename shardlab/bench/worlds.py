@@ -4,11 +4,20 @@ FourRooms, navix's and XLand-MiniGrid's Empty-8x8, in one virtualenv of their ow
 (`.venv-jaxgrids`, made by `make bench`). Every engine takes random actions, computes its
 observations and resets finished episodes; the JAX engines are timed by `jax_rate`. Each figure
 is the best of a few timed repeats after a warm-up.
+
+The ratios at the largest batch are paired: the machine this runs on has spells at half speed,
+and one slow spell under one engine had halved a ratio. So each peer is timed between two runs
+of shardlab's engine, its ratio is over their geometric mean, and the schedule (shardlab, peer,
+shardlab, next peer, …) repeats for a few rounds; a ratio is the median of its rounds, and an
+engine's steps/s there the median of its runs.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,9 +33,17 @@ from shardlab.worlds import make
 BATCHES = (1, 64, 4096)
 PEERS = ("minigrid", *jax_rate.PEERS)
 ENGINES = ("shardlab", *PEERS)
+ROUNDS = 3
+"""Paired rounds at the largest batch (see the module docstring)."""
 
 
 def shardlab_rate(batch: int, steps: int, scenario: str = "foraging") -> float:
+    return _shardlab_timer(batch, steps, scenario)()
+
+
+@functools.cache
+def _shardlab_timer(batch: int, steps: int, scenario: str) -> Callable[[], float]:
+    """Compiled once per size, so the paired rounds time shardlab again without recompiling."""
     world = make(scenario)
     params = world.default_params()
 
@@ -34,7 +51,7 @@ def shardlab_rate(batch: int, steps: int, scenario: str = "foraging") -> float:
         obs, state, *_ = world.step_batch(key, state, action, params)
         return obs, state
 
-    return jax_rate.jax_rate(
+    return jax_rate.jax_timer(
         lambda k: world.reset_batch(k, batch, params)[1], step, world.n_actions, batch, steps
     )
 
@@ -66,33 +83,64 @@ def minigrid_rate(batch: int, steps: int) -> float:
 
 
 def rate(engine: str, batch: int, steps: int) -> float:
-    """Steps/s of one engine at one batch size."""
+    """Steps/s of one engine at one batch size. Python engines step one world at a time, so
+    MiniGrid gets fewer ticks at big batches to keep them bearable."""
     if engine == "shardlab":
         return shardlab_rate(batch, steps)
     if engine == "minigrid":
-        return minigrid_rate(batch, steps)
+        return minigrid_rate(batch, max(2, steps // max(1, batch // 64)))
     return jax_peer_rate(engine, batch, steps)
 
 
-def run(engines: tuple[str, ...] = ENGINES, steps: int = 256) -> dict[str, Any]:
+def paired(
+    peers: tuple[str, ...], batch: int, steps: int, rounds: int
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Each engine's runs, and each peer's ratios, from `rounds` rounds of shardlab, peer,
+    shardlab, next peer, …: a peer's ratio is over the geometric mean of the shardlab runs on
+    either side of it, so a slow spell of the machine slows both sides of a ratio."""
+    runs: dict[str, list[float]] = {engine: [] for engine in ("shardlab", *peers)}
+    ratios: dict[str, list[float]] = {peer: [] for peer in peers}
+    for _ in range(rounds):
+        before = rate("shardlab", batch, steps)
+        runs["shardlab"].append(before)
+        for peer in peers:
+            theirs, after = rate(peer, batch, steps), rate("shardlab", batch, steps)
+            runs[peer].append(theirs)
+            runs["shardlab"].append(after)
+            ratios[peer].append(math.sqrt(before * after) / theirs)
+            before = after
+    return runs, ratios
+
+
+def run(
+    engines: tuple[str, ...] = ENGINES, steps: int = 256, rounds: int = ROUNDS
+) -> dict[str, Any]:
     """The benchmark as one JSON-able dict: results per engine and batch, and shardlab's
-    speed-up over each peer at the largest batch (`vs_<peer>`)."""
+    speed-up over each peer at the largest batch (`vs_<peer>`, the median of `rounds` paired
+    rounds, each round's in `ratio_rounds`)."""
     unknown = set(engines) - set(ENGINES)
     if unknown:
         raise ShardlabError(f"unknown engine(s) {sorted(unknown)}; choose from {list(ENGINES)}")
-    if steps < 1:
-        raise ShardlabError("--steps must be positive")
+    if steps < 1 or rounds < 1:
+        raise ShardlabError("--steps and --rounds must be positive")
+    top = max(BATCHES)
+    peers = tuple(e for e in engines if e in PEERS) if "shardlab" in engines else ()
+    runs, rounds_of = paired(peers, top, steps, rounds) if peers else ({}, {})
     results = []
     for engine in engines:
         for batch in BATCHES:
-            # Python engines step one world at a time: fewer ticks keep the big batch bearable.
-            ticks = max(2, steps // max(1, batch // 64)) if engine == "minigrid" else steps
-            results.append({"engine": engine, "batch": batch,
-                            "steps_per_s": rate(engine, batch, ticks)})  # fmt: skip
-    at = {r["engine"]: r["steps_per_s"] for r in results if r["batch"] == max(BATCHES)}
-    ratios = {f"vs_{peer}": at["shardlab"] / at[peer] for peer in PEERS
-              if peer in at and "shardlab" in at}  # fmt: skip
-    return {"results": results, "ratios": ratios}
+            if engine in runs and batch == top:
+                results.append({"engine": engine, "batch": batch,
+                                "steps_per_s": float(np.median(runs[engine])),
+                                "runs": runs[engine]})  # fmt: skip
+            else:
+                results.append({"engine": engine, "batch": batch,
+                                "steps_per_s": rate(engine, batch, steps)})  # fmt: skip
+    return {
+        "results": results,
+        "ratios": {f"vs_{peer}": float(np.median(r)) for peer, r in rounds_of.items()},
+        "ratio_rounds": {f"vs_{peer}": r for peer, r in rounds_of.items()},
+    }
 
 
 def worlds(
@@ -101,10 +149,13 @@ def worlds(
     engines: Annotated[
         str, typer.Option(help=f"Comma-separated subset of {','.join(ENGINES)}.")
     ] = ",".join(ENGINES),
+    rounds: Annotated[
+        int, typer.Option(help="Paired rounds of shardlab beside each peer at the largest batch.")
+    ] = ROUNDS,
 ) -> None:
     """Steps/s of shardlab worlds at batch 1, 64 and 4096 against MiniGrid, gymnax, navix and
     XLand-MiniGrid."""
-    out = run(tuple(e.strip() for e in engines.split(",") if e.strip()), steps)
+    out = run(tuple(e.strip() for e in engines.split(",") if e.strip()), steps, rounds)
     if json_out:
         print(json.dumps(out))
         return
@@ -114,6 +165,5 @@ def worlds(
     console = Console(highlight=False)
     console.print(table)
     for name, ratio in out["ratios"].items():
-        console.print(f"shardlab at batch {max(BATCHES)} {name}: {ratio:,.1f}×")
-
-
+        each = ", ".join(f"{r:,.1f}" for r in out["ratio_rounds"][name])
+        console.print(f"shardlab at batch {max(BATCHES)} {name}: {ratio:,.1f}× (rounds: {each})")
