@@ -39,6 +39,11 @@ def test_bench_agent_json_shape(monkeypatch: pytest.MonkeyPatch) -> None:
     (brain,) = out["results"]
     assert brain["agent"] == "brain" and brain["population"] == 4
     assert brain["steps_per_s"] > 0 and isinstance(brain["performance"], float)
+    # Pooled over its timed runs: total steps over total seconds (without PPO, the runs before).
+    assert len(brain["runs"]) == bench_agent.REPEATS
+    assert brain["steps_per_s"] == pytest.approx(
+        brain["env_steps"] * bench_agent.REPEATS / brain["seconds"])
+    assert min(brain["runs"]) <= brain["steps_per_s"] <= max(brain["runs"])
     assert out["ratios"] == {}
     assert out["module_cost"] == {}
 
@@ -51,3 +56,18 @@ def test_ablations_switch_each_module_off() -> None:
     assert bench_agent.ablate(c, "habit").basal_ganglia.habit_weight == 0
     assert not bench_agent.ablate(c, "cortex").cortex.plastic
     assert bench_agent.late_performance([[0.0]] * 27 + [[1.0]] * 3) == pytest.approx(1.0)
+
+
+def test_brain_runs_on_both_sides_of_ppo(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With PPO (planted here), the brain is timed as often again after it, and the ratio is
+    the brain's rate pooled over all its runs against PPO's."""
+    monkeypatch.setattr(bench_agent, "AgentConfig", _cheap)
+    monkeypatch.setattr(bench_agent, "require", lambda *names: None)
+    monkeypatch.setattr(bench_agent, "bench_sb3", lambda envs, total: {
+        "agent": "sb3_ppo", "population": envs, "env_steps": total, "seconds": 1.0,
+        "steps_per_s": 10.0, "performance": 0.0})  # fmt: skip
+    out = bench_agent.run(population=4, steps=8, modules=False)
+    brain, ppo = out["results"]
+    assert ppo["agent"] == "sb3_ppo" and len(brain["runs"]) == 2 * bench_agent.REPEATS
+    assert brain["steps_per_s"] == pytest.approx(32 * len(brain["runs"]) / brain["seconds"])
+    assert out["ratios"]["vs_sb3_ppo"] == pytest.approx(brain["steps_per_s"] / 10.0)
