@@ -23,11 +23,7 @@ Buffer = TypeVar("Buffer", "Memory", "Sequence")
 @dataclass(frozen=True)
 class HippocampusConfig:
     capacity: int = 64
-    # Remembered transitions re-learned per step. One rather than four: the brain trains about
-    # 1.25 times as fast (foraging, 64 agents on one core: 46,000–47,900 steps/s against
-    # 36,700–37,800), and learns as well (50,000 ticks, 3 seeds of 8 agents, 1 against 4: trash
-    # 0.0348 and 0.0338, money 0.0412 and 0.0412, the cheese maze 0.0227 and 0.0233).
-    replay: int = 1
+    replay: int = 4  # remembered transitions re-learned per step
     temperature: float = 0.1  # sharpness of similarity retrieval
     episodic_weight: float = 0.5  # weight of episodic value in action selection
     enabled: bool = True

@@ -35,8 +35,7 @@ def brain(
         base,
         steering=replace(base.steering, **steer),
         cortex=replace(base.cortex, latent=latent),
-        hippocampus=replace(base.hippocampus, capacity=memory,
-                            replay=min(base.hippocampus.replay, memory // 2)),  # fmt: skip
+        hippocampus=replace(base.hippocampus, capacity=memory, replay=min(4, memory // 2)),
         pfc=replace(base.pfc, weight=1.0 if planner else 0.0),
     )
 
