@@ -71,3 +71,14 @@ def test_brain_runs_on_both_sides_of_ppo(monkeypatch: pytest.MonkeyPatch) -> Non
     assert ppo["agent"] == "sb3_ppo" and len(brain["runs"]) == 2 * bench_agent.REPEATS
     assert brain["steps_per_s"] == pytest.approx(32 * len(brain["runs"]) / brain["seconds"])
     assert out["ratios"]["vs_sb3_ppo"] == pytest.approx(brain["steps_per_s"] / 10.0)
+
+
+def test_pool_is_total_steps_over_total_seconds() -> None:
+    """Runs of 100 steps in 1 s and 4 s pool to 200 steps in 5 s: 40 steps/s, not the mean of
+    the runs' rates (62.5)."""
+    empty = {"env_steps": 100, "seconds": 0.0, "runs": []}
+    one = bench_agent.pool(empty, [1.0])
+    assert one["runs"] == [100.0] and one["steps_per_s"] == 100.0
+    both = bench_agent.pool(one, [4.0])
+    assert both["runs"] == [100.0, 25.0] and both["seconds"] == 5.0
+    assert both["steps_per_s"] == pytest.approx(40.0)

@@ -88,6 +88,15 @@ def time_brain(
     return seconds, life
 
 
+def pool(result: dict[str, Any], seconds: list[float]) -> dict[str, Any]:
+    """`result` with more timed runs of `env_steps` each pooled into its steps/s: total steps
+    over total seconds (`seconds` sums its runs; `runs` lists each run's rate)."""
+    steps = result["env_steps"]
+    runs = result["runs"] + [steps / s for s in seconds]
+    total = result["seconds"] + sum(seconds)
+    return {**result, "runs": runs, "seconds": total, "steps_per_s": steps * len(runs) / total}
+
+
 def bench_brain(
     config: AgentConfig, population: int, steps: int, repeats: int = 1
 ) -> dict[str, Any]:
@@ -96,13 +105,10 @@ def bench_brain(
     chunk = chunk_size(steps, most=250)
     warm_seconds, _ = time_brain(config, population, chunk, range(1))
     seconds, life = time_brain(config, population, steps, range(repeats))
+    empty = {"agent": "brain", "population": population, "env_steps": population * steps,
+             "seconds": 0.0, "runs": []}  # fmt: skip
     return {
-        "agent": "brain",
-        "population": population,
-        "env_steps": population * steps,
-        "seconds": sum(seconds),
-        "runs": [population * steps / s for s in seconds],
-        "steps_per_s": population * steps * repeats / sum(seconds),
+        **pool(empty, seconds),
         "performance": late_performance(np.asarray(life.log.performance)),
         "compile_s": max(0.0, warm_seconds[0] - seconds[0] * chunk / steps),
     }
@@ -139,24 +145,21 @@ def run(
     say = progress or (lambda message: None)
     config = AgentConfig()
     say("brain (all modules)")
-    brain = bench_brain(config, population, steps, REPEATS)
-    results = [brain]
+    results = [bench_brain(config, population, steps, REPEATS)]
     ratios = {}
     if sb3:
         say("sb3 ppo")
         results.append(bench_sb3(sb3_envs, population * steps))
         say("brain (all modules) again")
         seconds, _ = time_brain(config, population, steps, range(REPEATS, 2 * REPEATS))
-        brain["runs"] += [population * steps / s for s in seconds]
-        brain["seconds"] += sum(seconds)
-        brain["steps_per_s"] = population * steps * len(brain["runs"]) / brain["seconds"]
-        ratios["vs_sb3_ppo"] = brain["steps_per_s"] / results[1]["steps_per_s"]
+        results[0] = pool(results[0], seconds)
+        ratios["vs_sb3_ppo"] = results[0]["steps_per_s"] / results[1]["steps_per_s"]
     cost = {}
     if modules:
         for module in MODULES:
             say(f"brain without {module}")
-            off = bench_brain(ablate(config, module), population, steps, REPEATS)
-            cost[module] = off["steps_per_s"]
+            off = ablate(config, module)
+            cost[module] = bench_brain(off, population, steps, REPEATS)["steps_per_s"]
     return {
         "scenario": SCENARIO,
         "steps_per_agent": steps,
