@@ -42,7 +42,7 @@ def shardlab_rate(batch: int, steps: int, scenario: str = "foraging") -> float:
 
 @functools.cache
 def _shardlab_timer(batch: int, steps: int, scenario: str) -> Callable[[], float]:
-    """Compiled once per size, so the paired rounds time shardlab again without recompiling."""
+    """Compiled once per size, so each round times shardlab again without recompiling."""
     world = make(scenario)
     params = world.default_params()
 
