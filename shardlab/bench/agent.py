@@ -98,7 +98,7 @@ def pool(result: dict[str, Any], seconds: list[float]) -> dict[str, Any]:
 
 
 def bench_brain(
-    config: AgentConfig, population: int, steps: int, repeats: int = 1
+    config: AgentConfig, population: int, steps: int, repeats: int = REPEATS
 ) -> dict[str, Any]:
     """Steps/s (agents × ticks per second, pooled over `repeats` timed runs) and late
     performance of a brain population, after a compiling warm-up of one chunk."""
@@ -145,7 +145,7 @@ def run(
     say = progress or (lambda message: None)
     config = AgentConfig()
     say("brain (all modules)")
-    results = [bench_brain(config, population, steps, REPEATS)]
+    results = [bench_brain(config, population, steps)]
     ratios = {}
     if sb3:
         say("sb3 ppo")
@@ -159,7 +159,7 @@ def run(
         for module in MODULES:
             say(f"brain without {module}")
             off = ablate(config, module)
-            cost[module] = bench_brain(off, population, steps, REPEATS)["steps_per_s"]
+            cost[module] = bench_brain(off, population, steps)["steps_per_s"]
     return {
         "scenario": SCENARIO,
         "steps_per_agent": steps,
