@@ -33,25 +33,30 @@ def jax_timer(
     reset: Callable, step: Callable, n_actions: int, batch: int, steps: int
 ) -> Callable[[], float]:
     """A compiled run of `steps` batched ticks (`reset(key) -> state`, `step(key, state,
-    action) -> (obs, state)`); each call of the result times it again and returns steps/s."""
+    action) -> (obs, state)`); each call of the result times it again and returns steps/s.
+
+    The random actions are drawn before the clock starts, so the time is the engine's alone:
+    drawing them inside the loop cost about 0.017 µs a world-step with threefry, an eighth of
+    our own engine's step and a thirtieth of XLand-MiniGrid's, which pulled every ratio towards
+    one."""
 
     @jax.jit
-    def roll(key: jax.Array) -> jax.Array:
+    def roll(key: jax.Array, actions: jax.Array) -> jax.Array:
         k_reset, k_run = jax.random.split(key)
         state = reset(k_reset)
 
-        def tick(carry, key):
-            state, total = carry
-            k_act, k_step = jax.random.split(key)
-            action = jax.random.randint(k_act, (batch,), 0, n_actions)
-            obs, state = step(k_step, state, action)
+        def tick(carry, x):
+            (state, total), (key, action) = carry, x
+            obs, state = step(key, state, action)
             return (state, total + obs.sum()), None
 
-        (_, total), _ = jax.lax.scan(tick, (state, 0.0), jax.random.split(k_run, steps))
+        ticks = (jax.random.split(k_run, steps), actions)
+        (_, total), _ = jax.lax.scan(tick, (state, 0.0), ticks)
         return total
 
-    roll(jax.random.key(0)).block_until_ready()
-    return lambda: batch * steps / best(lambda: roll(jax.random.key(1)))
+    actions = jax.random.randint(jax.random.key(2), (steps, batch), 0, n_actions)
+    roll(jax.random.key(0), actions).block_until_ready()
+    return lambda: batch * steps / best(lambda: roll(jax.random.key(1), actions))
 
 
 def jax_rate(reset: Callable, step: Callable, n_actions: int, batch: int, steps: int) -> float:

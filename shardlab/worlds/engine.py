@@ -8,11 +8,12 @@ the agent, by its steering subsystem.
 Speed notes, for a reader wondering why the code avoids the obvious: under `vmap` on a CPU, tiny
 matrix products, reductions and scatters are slow and elementwise work is nearly free, and
 threefry costs ~20 rounds per random word. So lookups compare against index ranges instead of
-multiplying one-hot matrices, each step takes one threefry draw and stretches it with a cheap
-hash (`_uniforms`), the view marks objects as bits of row words rather than by a scatter, and
-work that only some worlds need on a tick (a respawn, a reset) is done for those worlds alone
+multiplying one-hot matrices, a batched tick takes one threefry draw for all its worlds and
+stretches it with a cheap hash into each world's seed and random numbers (`_world_seeds`,
+`_uniforms`), the view marks objects as bits of row words rather than by a scatter, and work that
+only some worlds need on a tick (a respawn, a reset) is done for those worlds alone
 (`_rewrite_some`). Each is a faster way to compute the same thing: a world stepped in a batch
-lives the life it lives stepped alone, bit for bit.
+lives the life it lives stepped alone from the same seed, bit for bit.
 """
 
 from __future__ import annotations
@@ -209,7 +210,7 @@ class World:
         n = self.n_slots
         k_layout, k_rest = jax.random.split(key)
         walls = self._layout(k_layout)
-        u = _uniforms(k_rest, n + 2)
+        u = _uniforms(_seed(k_rest), n + 2)
         u_agent, u_slots, u_sup = u[0], u[1:-1], u[-1]
         agent = jnp.where(
             params.agent_at[0] >= 0,
@@ -269,15 +270,16 @@ class World:
     ) -> tuple[Array, EnvState, Sensations, Array, Array, Array]:
         """`step_env` with the end of the episode split in two, as Gymnasium wants it:
         `terminated` by a terminal contact, `truncated` by the time limit alone."""
-        state, sens, perf, terminated, truncated = self._advance(key, state, action, params)
+        seed = _seed(key)
+        state, sens, perf, terminated, truncated = self._advance(seed, state, action, params)
         return self.observe(state, params), state, sens, perf, terminated, truncated
 
     def _advance(
-        self, key: Array, state: EnvState, action: Array, params: EnvParams
+        self, seed: Array, state: EnvState, action: Array, params: EnvParams
     ) -> tuple[EnvState, Sensations, Array, Array, Array]:
-        """The tick itself, without the observation."""
+        """The tick itself, without the observation; `seed` (two words) makes its randomness."""
         n = self.n_slots
-        u = _uniforms(key, 3 * n + 1)
+        u = _uniforms(seed, 3 * n + 1)
         u_wander, u_spawn, u_sup = u[: 2 * n], u[2 * n : -1], u[-1]
         t = state.t + 1
         present = self._present(state, params, state.t)
@@ -446,10 +448,9 @@ class World:
         tick."""
         n = action.shape[0]
         k_step, k_reset = jax.random.split(key)
+        seeds = _world_seeds(_seed(k_step), n)
         advance = jax.vmap(self._advance, in_axes=(0, 0, 0, None))
-        state, sens, perf, terminated, truncated = advance(
-            jax.random.split(k_step, n), state, action, params
-        )
+        state, sens, perf, terminated, truncated = advance(seeds, state, action, params)
         done = terminated | truncated
         outcome = state
         state = self.reset_done(k_reset, state, done, params)
@@ -536,13 +537,25 @@ def _mark(grid: Array, cell: Array) -> Array:
     return grid | ((jnp.arange(h)[:, None] == cell[0]) & (jnp.arange(w)[None, :] == cell[1]))
 
 
-def _uniforms(key: Array, n: int) -> Array:
-    """`n` uniform floats in [0, 1), a pure function of `key`.
+def _seed(key: Array) -> Array:
+    """Two threefry words from `key`: the seed of `_uniforms` and `_world_seeds`."""
+    return jax.random.bits(key, (2,), jnp.uint32)
 
-    Two threefry words seed a counter-based integer hash (Wellons' "lowbias32", applied twice)
-    that supplies the rest: threefry per word costs as much as a whole step per world, and a
-    step needs dozens of random numbers, most of them for rarely-used rejection sampling."""
-    seed = jax.random.bits(key, (2,), jnp.uint32)
+
+def _world_seeds(seed: Array, n: int) -> Array:
+    """(n, 2) a seed for each of a batch's worlds from the batch's one `seed`, by the hash of
+    `_uniforms` (each world's first word is its inner round). XLA recomputes the seeds inside
+    every fused use, so they stay two hashes deep."""
+    inner = _hash32(jnp.arange(n, dtype=jnp.uint32) ^ seed[0])
+    return jnp.stack([inner, _hash32(inner ^ seed[1])], -1)
+
+
+def _uniforms(seed: Array, n: int) -> Array:
+    """`n` uniform floats in [0, 1), a pure function of the two-word `seed`.
+
+    A counter-based integer hash (Wellons' "lowbias32", applied twice) supplies them: threefry
+    per word costs as much as a whole step per world, and a step needs dozens of random numbers,
+    most of them for rarely-used rejection sampling."""
     x = _hash32(_hash32(jnp.arange(n, dtype=jnp.uint32) ^ seed[0]) ^ seed[1])
     return (x >> 8).astype(jnp.float32) * np.float32(2.0**-24)
 
