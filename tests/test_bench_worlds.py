@@ -71,3 +71,18 @@ def test_bench_worlds_names_a_missing_peer(cli, monkeypatch: pytest.MonkeyPatch,
     assert result.code == 2
     assert "Traceback" not in result.err and len(result.err.strip().splitlines()) == 1
     assert "make bench" in result.err and ".venv-jaxgrids" in result.err
+
+
+def test_the_harness_random_actions_are_uniform_and_fresh_each_tick() -> None:
+    """The timing harness hashes its actions rather than paying threefry for them; they must
+    still be uniform over the actions and unrelated across ticks and worlds."""
+    import jax.numpy as jnp
+    import numpy as np
+    from scipy import stats
+
+    from shardlab.bench.jax_rate import random_actions
+
+    a = np.stack([np.asarray(random_actions(jnp.uint32(t), 4096, 7)) for t in range(20)])
+    assert stats.chisquare(np.bincount(a.ravel(), minlength=7)).pvalue > 1e-3
+    for x, y in ((a[:-1], a[1:]), (a[:, :-1], a[:, 1:])):
+        assert abs(stats.pearsonr(x.ravel(), y.ravel()).statistic) < 4 / np.sqrt(x.size)

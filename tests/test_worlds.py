@@ -6,10 +6,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from scipy import stats
 
 from shardlab.errors import ShardlabError
 from shardlab.worlds import ACTIONS, SCENARIOS, ObjectKind, Scenario, Spawn, Supervisor, World, make
-from shardlab.worlds.engine import _rewrite_some
+from shardlab.worlds.engine import _rewrite_some, _uniforms, _world_seeds
 from shardlab.worlds.layouts import random_maze
 
 UP, RIGHT, DOWN, LEFT, STAY, USE = range(len(ACTIONS))
@@ -227,6 +228,18 @@ def test_a_batch_of_worlds_lives_the_lives_each_lives_alone(name: str) -> None:
         np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
     eaten = np.asarray(batched[3] > 0)
     assert 0 < eaten.sum(1).max() < n  # respawns happened, on ticks where only some worlds ate
+
+
+def test_a_batchs_worlds_draw_independent_uniform_numbers_from_its_one_seed() -> None:
+    """A batched tick seeds its worlds from one threefry draw through the hash: each world's
+    numbers must still be uniform, and unrelated to its neighbour's and to each other."""
+    seeds = _world_seeds(jax.random.bits(jax.random.key(3), (2,), jnp.uint32), 4096)
+    u = np.asarray(jax.vmap(_uniforms, in_axes=(0, None))(seeds, 4))  # (worlds, draws)
+    assert len(np.unique(np.asarray(seeds), axis=0)) == 4096
+    for draws in (u[:, 0], u[:, 3], u.ravel()):
+        assert stats.kstest(draws, "uniform").pvalue > 1e-3
+    for a, b in ((u[:-1, 0], u[1:, 0]), (u[:, 0], u[:, 1]), (u[:-1, 3], u[1:, 0])):
+        assert abs(stats.pearsonr(a, b).statistic) < 4 / np.sqrt(4096)
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
