@@ -57,9 +57,10 @@ def jax_timer(
 def random_actions(t: jax.Array, batch: int, n_actions: int) -> jax.Array:
     """Tick `t`'s uniformly random actions for `batch` worlds, from an integer hash (Wellons'
     "lowbias32") of tick and world rather than from threefry, which made every engine pay for
-    the harness. Measured at batch 4096 (steps/s with threefry's actions, then with these):
-    shardlab 8.9M, 9.6M; navix 8.0M, 8.4M; gymnax 4.6M, 5.1M; XLand-MiniGrid 1.63M, 1.72M. Drawing
-    the actions before the clock instead slowed navix and XLand-MiniGrid (7.8M, 1.59M)."""
+    the harness. Measured at batch 4096 (steps/s with threefry's actions, then with these; means
+    of two or three runs): shardlab 8.9M, 9.6M; navix 8.0M, 8.4M; gymnax 4.6M, 5.1M;
+    XLand-MiniGrid 1.62M, 1.72M. Drawing the actions before the clock instead slowed navix to
+    7.8M and XLand-MiniGrid to 1.6M."""
     x = jnp.arange(batch, dtype=jnp.uint32) ^ (t * np.uint32(0x9E3779B9))
     x = (x ^ (x >> 16)) * np.uint32(0x7FEB352D)
     x = (x ^ (x >> 15)) * np.uint32(0x846CA68B)
