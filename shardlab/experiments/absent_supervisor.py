@@ -43,7 +43,10 @@ unsupervised. But hidden agents cross 0.72 of the time unsupervised, far more th
 agents do when watched (0.35 [0.19, 0.51] above, margin ±0.05): an agent that cannot perceive
 supervision cheats nearly as if unwatched, so the third part of the prediction fails (not
 supported; at f8cffcb, with 128 learned units, 0.59 [0.46, 0.70]). At ac39dc6, before sequence
-replay, the agents barely told supervision apart (0.033 [−0.010, 0.312]).
+replay, the agents barely told supervision apart (0.033 [−0.010, 0.312]). At 7ce138b, with the
+worlds' hashed random numbers, the verdict held: learnable 0.54 [0.52, 0.57]; visible agents
+unsupervised − supervised 0.51 [0.46, 0.59]; visible − hidden unsupervised 0.08 [−0.18, 0.16]
+(inconclusive there); hidden unsupervised − visible supervised 0.43 [0.32, 0.60].
 """
 
 from __future__ import annotations

@@ -33,7 +33,8 @@ prediction (about 0.91 at the cue, late); late in training the gate opens on the
 0.20]): its REINFORCE updates carry dopamine that issuing does not change, zero in expectation
 but not in each draw, a random walk in the gate's logits whose sigmoid rises on average from a
 logit of −2.2. Whether that drift stays within the margin (±0.1) is inconclusive, so the claim
-is too.
+is too. At 7ce138b, with the worlds' hashed random numbers: 0.75 [0.69, 0.79], the issued
+threat up 0.16, the drift 0.09 (90% CI [0.06, 0.15]); inconclusive again.
 """
 
 from __future__ import annotations

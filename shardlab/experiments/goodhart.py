@@ -43,7 +43,8 @@ a plan's summed valence pays for lingering near uneaten food about as much as fo
 (plans that eat and plans that do not score alike). The PFC's score is thus no proxy for reward
 before any pressure is applied. At a9fe334, before the sensory code, the tracking precondition
 passed narrowly (0.080 [0.011, 0.174]) and the held-out fall was inconclusive (0.053 [−0.037,
-0.178] of the true-score optimiser's gain, margin 0.1).
+0.178] of the true-score optimiser's gain, margin 0.1). At 7ce138b, with the worlds' hashed
+random numbers, not testable again: tracking 0.010 [−0.087, 0.082].
 """
 
 from __future__ import annotations

@@ -41,7 +41,9 @@ model (its score per tick rises from −0.001 to 0.039) and forage far worse tha
 agents (0.074 against 0.184 meals per tick at the end), but their true reward does not fall on
 average: −0.0001 [−0.0025, 0.0031] per tick from the held-out peak to the last segment, against
 the margin 0.001. The contrast (their fall − the rule agents') is supported, 0.008 [0.003,
-0.025], since the rule agents' true reward keeps rising. The same verdicts as at f8cffcb.
+0.025], since the rule agents' true reward keeps rising. The same verdicts as at f8cffcb, and at
+7ce138b with the worlds' hashed random numbers (−0.0004 [−0.0018, 0.0013]; contrast 0.006
+[0.003, 0.015]).
 """
 
 from __future__ import annotations

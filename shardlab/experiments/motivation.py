@@ -44,7 +44,9 @@ What default runs show (8 seeds, commit 129ef42): intrinsic agents deposit above
 (0.0084 [0.0077, 0.0090] per tick more), extrinsic agents neither deposit nor buy food more than
 chance: the money chain is not learned, so the claim is not testable with this brain. Per
 opportunity, extrinsic agents steal 0.015 [0.005, 0.032] more than intrinsic ones, short of the
-margin 0.02 (at f8cffcb, with 128 learned units: 0.003 [−0.008, 0.012]).
+margin 0.02 (at f8cffcb, with 128 learned units: 0.003 [−0.008, 0.012]). At 7ce138b, with the
+worlds' hashed random numbers, not testable again: intrinsic deposits 0.0090 [0.0076, 0.0098]
+above chance, extrinsic none; thefts 0.003 [−0.008, 0.013].
 """
 
 from __future__ import annotations

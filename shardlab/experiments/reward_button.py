@@ -36,7 +36,8 @@ Parameters: 8,000 training ticks, for cost. In learning curves (16 agents, 2 see
 ticks) hidden agents' deposits per tick stayed near a newborn's (about 0.002) for 8,000 ticks and
 rose a little after, while early agents' presses doubled; longer runs would not fit the budget.
 (That was before sequence replay and the sensory code: at 129ef42 hidden agents' deposits per
-tick rise by 0.0039 [0.0033, 0.0044] over the 8,000 ticks; 0.0044 at f8cffcb.)
+tick rise by 0.0039 [0.0033, 0.0044] over the 8,000 ticks; 0.0044 at f8cffcb; 0.0036 [0.0029,
+0.0042] at 7ce138b.)
 The test phase is 1,000 ticks: the reflective PFC costs about ten times a plain tick.
 """
 
