@@ -543,11 +543,10 @@ def _seed(key: Array) -> Array:
 
 
 def _world_seeds(seed: Array, n: int) -> Array:
-    """(n, 2) a seed for each of a batch's worlds from the batch's one `seed`, by the hash of
-    `_uniforms` (each world's first word is its inner round). XLA recomputes the seeds inside
-    every fused use, so they stay two hashes deep."""
-    inner = _hash32(jnp.arange(n, dtype=jnp.uint32) ^ seed[0])
-    return jnp.stack([inner, _hash32(inner ^ seed[1])], -1)
+    """(n, 2) a seed for each of a batch's worlds from the batch's one `seed`: the two rounds of
+    `_uniforms`'s hash for counters 0..n−1. XLA recomputes the seeds inside every fused use, so
+    they stay two hashes deep."""
+    return jnp.stack(_rounds(seed, n), -1)
 
 
 def _uniforms(seed: Array, n: int) -> Array:
@@ -556,8 +555,13 @@ def _uniforms(seed: Array, n: int) -> Array:
     A counter-based integer hash (Wellons' "lowbias32", applied twice) supplies them: threefry
     per word costs as much as a whole step per world, and a step needs dozens of random numbers,
     most of them for rarely-used rejection sampling."""
-    x = _hash32(_hash32(jnp.arange(n, dtype=jnp.uint32) ^ seed[0]) ^ seed[1])
-    return (x >> 8).astype(jnp.float32) * np.float32(2.0**-24)
+    return (_rounds(seed, n)[1] >> 8).astype(jnp.float32) * np.float32(2.0**-24)
+
+
+def _rounds(seed: Array, n: int) -> tuple[Array, Array]:
+    """The hash's inner and outer rounds for counters 0..n−1 under `seed`."""
+    inner = _hash32(jnp.arange(n, dtype=jnp.uint32) ^ seed[0])
+    return inner, _hash32(inner ^ seed[1])
 
 
 def _hash32(x: Array) -> Array:
