@@ -672,7 +672,8 @@ def test_a_population_split_across_devices_lives_the_same_life(world, monkeypatc
     rounding, and its results gathered back on the first device."""
     assert len(jax.devices()) == 2  # conftest
     n = 2 * population.SHARE
-    params, key = world.default_params(), jax.random.key(21)
+    # Short episodes, so the worlds reset on both devices.
+    params, key = replace(world.default_params(), max_steps=jnp.int32(9)), jax.random.key(21)
     split = population.train(world, params, SMALL, key, n, 40, chunk=20)
     assert population._spread(n) is not None and population._spread(n - 1) is None
     assert split.agents.cortex.enc_w.devices() == {jax.devices()[0]}

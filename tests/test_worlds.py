@@ -1,5 +1,6 @@
 """Engine rules on tiny hand-built scenarios, the catalog, determinism and batching."""
 
+import dataclasses
 from collections import deque
 
 import jax
@@ -228,6 +229,32 @@ def test_a_batch_of_worlds_lives_the_lives_each_lives_alone(name: str) -> None:
         np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
     eaten = np.asarray(batched[3] > 0)
     assert 0 < eaten.sum(1).max() < n  # respawns happened, on ticks where only some worlds ate
+
+
+def test_a_batch_stepped_in_parts_lives_as_the_whole() -> None:
+    """A population split across devices steps its worlds in parts, each told the index of its
+    first world (`first`): every world, its resets included, must live as in the whole batch."""
+    world, n, ticks = make("trash"), 12, 40
+    params = dataclasses.replace(world.default_params(), max_steps=jnp.int32(9))  # resets
+    keys = jax.random.split(jax.random.key(8), ticks)
+    actions = jax.random.randint(jax.random.key(9), (ticks, n), 0, world.n_actions)
+    start = world.reset_batch(jax.random.key(10), n, params)[1]
+
+    @jax.jit
+    def life(state, actions, first):
+        def tick(state, x):
+            obs, state, _, perf, done, _ = world.step_batch_outcome(x[0], state, x[1], params,
+                                                                    first)  # fmt: skip
+            return state, (obs, state.pos, perf, done)
+
+        return jax.lax.scan(tick, state, (keys, actions))[1]
+
+    whole = life(start, actions, 0)
+    for part in (slice(0, 5), slice(5, n)):  # an uneven split
+        got = life(jax.tree.map(lambda x, part=part: x[part], start), actions[:, part], part.start)
+        for a, b in zip(got, whole, strict=True):
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b)[:, part])
+    assert np.asarray(whole[3]).sum() >= 3 * n  # every world was reset, most of them several times
 
 
 def test_a_batchs_worlds_draw_independent_uniform_numbers_from_its_one_seed() -> None:

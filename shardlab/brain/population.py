@@ -119,21 +119,29 @@ def members(agents: agent_.AgentState) -> list[agent_.AgentState]:
     return [jax.tree.map(lambda x, i=i: x[i], host) for i in range(host.action.shape[0])]
 
 
-def _chunk(world: World, config: agent_.AgentConfig, n_steps: int, learn: bool) -> Callable:
-    @jax.jit
-    def run(params: EnvParams, agents, env, key, offsets: agent_.Offsets):
-        n = env.t.shape[0]
+def _chunk(
+    world: World, config: agent_.AgentConfig, n_steps: int, learn: bool,
+    spread: NamedSharding | None,
+) -> Callable:  # fmt: skip
+    """One compiled chunk of `n_steps` ticks. A population `spread` over devices lives as one
+    part per device (`shard_map`): a tick that stepped the whole batch made the devices meet a
+    few dozen times (the worlds' resets gather the finished ones across the batch); the parts
+    never meet, and each world and agent draws what it would draw in the whole."""
 
-        def tick(carry, key):
+    def live(params: EnvParams, agents, env, env_keys, agent_keys, offsets: agent_.Offsets):
+        n = env.t.shape[0]
+        first = 0 if spread is None else jax.lax.axis_index(AXIS) * n
+
+        def tick(carry, keys):
             agents, env = carry
-            k_env, k_agent = jax.random.split(key)
+            k_env, k_agents = keys
             obs, env, sens, perf, done, after = world.step_batch_outcome(
-                k_env, env, agents.action, params
+                k_env, env, agents.action, params, first
             )
             s = sensation_vector(sens)
             agents, action, diag = jax.vmap(
                 lambda a, o, sv, d, k, off: agent_.step(config, a, o, sv, d, k, learn, off)
-            )(agents, obs, s, done, jax.random.split(k_agent, n), offsets)
+            )(agents, obs, s, done, k_agents, offsets)
             # Every agent's sequence fills on the same tick: one replay for all, outside vmap.
             if learn and config.hippocampus.replays_sequences:
                 agents = jax.lax.cond(
@@ -147,8 +155,25 @@ def _chunk(world: World, config: agent_.AgentConfig, n_steps: int, learn: bool) 
             )  # fmt: skip
             return (agents, env), log
 
-        (agents, env), log = jax.lax.scan(tick, (agents, env), jax.random.split(key, n_steps))
+        (agents, env), log = jax.lax.scan(tick, (agents, env), (env_keys, agent_keys))
         return agents, env, log
+
+    if spread is not None:
+        part, whole = PartitionSpec(AXIS), PartitionSpec()
+        live = jax.shard_map(
+            live, mesh=spread.mesh, in_specs=(whole, part, part, whole, PartitionSpec(None, AXIS),
+                                              part),
+            out_specs=(part, part, PartitionSpec(None, AXIS)), check_vma=False,
+        )  # fmt: skip
+
+    @jax.jit
+    def run(params: EnvParams, agents, env, key, offsets: agent_.Offsets):
+        n = env.t.shape[0]
+        env_keys, agent_keys = jax.vmap(jax.random.split, out_axes=1)(
+            jax.random.split(key, n_steps)
+        )
+        agent_keys = jax.vmap(lambda k: jax.random.split(k, n))(agent_keys)
+        return live(params, agents, env, env_keys, agent_keys, offsets)
 
     return run
 
@@ -156,6 +181,7 @@ def _chunk(world: World, config: agent_.AgentConfig, n_steps: int, learn: bool) 
 _CACHE: dict[tuple, Callable] = {}
 
 SHARE = 8
+AXIS = "agents"
 """The fewest agents worth a device of their own: 8 agents trained no faster split in two."""
 
 
@@ -166,8 +192,8 @@ def _spread(n_agents: int) -> NamedSharding | None:
     fits = [d for d in range(2, len(devices) + 1) if n_agents % d == 0 and n_agents // d >= SHARE]
     if not fits:
         return None
-    mesh = Mesh(np.array(devices[: max(fits)]), ("agents",))
-    return NamedSharding(mesh, PartitionSpec("agents"))
+    mesh = Mesh(np.array(devices[: max(fits)]), (AXIS,))
+    return NamedSharding(mesh, PartitionSpec(AXIS))
 
 
 def train(
@@ -201,9 +227,10 @@ def train(
     done_steps = 0
     while done_steps < n_steps:
         size = min(chunk, n_steps - done_steps)
-        cache_key = (id(world), program(config), size, learn)
+        mesh = None if spread is None else spread.mesh
+        cache_key = (id(world), program(config), size, learn, mesh)
         if cache_key not in _CACHE:
-            _CACHE[cache_key] = _chunk(world, program(config), size, learn)
+            _CACHE[cache_key] = _chunk(world, program(config), size, learn, spread)
         key, k = jax.random.split(key)
         agents, env, log = _CACHE[cache_key](params, agents, env, k, offsets)
         logs.append(log)

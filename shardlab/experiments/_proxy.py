@@ -66,9 +66,11 @@ class WiredWorld:
     def reset_batch(self, key: Array, n: int, params: Wired) -> tuple[Array, EnvState]:
         return self.world.reset_batch(key, n, params.env)
 
-    def step_batch_outcome(self, key: Array, state: EnvState, action: Array, params: Wired):
+    def step_batch_outcome(
+        self, key: Array, state: EnvState, action: Array, params: Wired, first: Array | int = 0
+    ):
         obs, state, sens, perf, done, outcome = self.world.step_batch_outcome(
-            key, state, action, params.env
+            key, state, action, params.env, first
         )
         seen = jax.vmap(self.world.observe, in_axes=(0, None))(outcome, params.env)
         sens = {**sens, WIRE: sens[WIRE] + seen @ params.w + params.b}

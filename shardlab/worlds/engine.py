@@ -441,33 +441,37 @@ class World:
         return obs, state, sens, perf, done
 
     def step_batch_outcome(
-        self, key: Array, state: EnvState, action: Array, params: EnvParams
-    ) -> tuple[Array, EnvState, Sensations, Array, Array, EnvState]:
+        self, key: Array, state: EnvState, action: Array, params: EnvParams,
+        first: Array | int = 0,
+    ) -> tuple[Array, EnvState, Sensations, Array, Array, EnvState]:  # fmt: skip
         """`step_batch`, also returning each world's state after the tick and before any reset:
         where the agent ended up, what it touched and its drives, even on an episode's last
-        tick."""
+        tick. `first` is the index of the batch's first world in a larger batch stepped in
+        parts (one per device): each world then lives as it would in the whole."""
         n = action.shape[0]
         k_step, k_reset = jax.random.split(key)
-        seeds = _world_seeds(_seed(k_step), n)
+        seeds = _world_seeds(_seed(k_step), n, first)
         advance = jax.vmap(self._advance, in_axes=(0, 0, 0, None))
         state, sens, perf, terminated, truncated = advance(seeds, state, action, params)
         done = terminated | truncated
         outcome = state
-        state = self.reset_done(k_reset, state, done, params)
+        state = self.reset_done(k_reset, state, done, params, first)
         # Observing after the reset loop also keeps XLA from re-computing the whole tick inside
         # the observation (for every cell of the view), as it does when the two are fused.
         obs = jax.vmap(self.observe, in_axes=(0, None))(state, params)
         return obs, state, sens, perf, done, outcome
 
-    def reset_done(self, key: Array, state: EnvState, done: Array, params: EnvParams) -> EnvState:
-        """A batch of states with world i replaced by a fresh one (made with `fold_in(key, i)`)
-        wherever `done[i]`.
+    def reset_done(
+        self, key: Array, state: EnvState, done: Array, params: EnvParams, first: Array | int = 0
+    ) -> EnvState:
+        """A batch of states with world i replaced by a fresh one (made with
+        `fold_in(key, first + i)`) wherever `done[i]`.
 
         Resetting costs more than stepping (a maze is grown cell by cell), so fresh worlds are
         made only for the finished ones (see `_rewrite_some`)."""
 
         def fresh(idx: Array) -> EnvState:
-            keys = jax.vmap(jax.random.fold_in, in_axes=(None, 0))(key, idx)
+            keys = jax.vmap(jax.random.fold_in, in_axes=(None, 0))(key, first + idx)
             return jax.vmap(self._fresh, in_axes=(0, None))(keys, params)
 
         return _rewrite_some(done, state, fresh)
@@ -542,11 +546,11 @@ def _seed(key: Array) -> Array:
     return jax.random.bits(key, (2,), jnp.uint32)
 
 
-def _world_seeds(seed: Array, n: int) -> Array:
+def _world_seeds(seed: Array, n: int, first: Array | int = 0) -> Array:
     """(n, 2) a seed for each of a batch's worlds from the batch's one `seed`: the two rounds of
-    `_uniforms`'s hash for counters 0..n−1. XLA recomputes the seeds inside every fused use, so
-    they stay two hashes deep."""
-    return jnp.stack(_rounds(seed, n), -1)
+    `_uniforms`'s hash for counters first..first+n−1. XLA recomputes the seeds inside every
+    fused use, so they stay two hashes deep."""
+    return jnp.stack(_rounds(seed, n, first), -1)
 
 
 def _uniforms(seed: Array, n: int) -> Array:
@@ -558,9 +562,10 @@ def _uniforms(seed: Array, n: int) -> Array:
     return (_rounds(seed, n)[1] >> 8).astype(jnp.float32) * np.float32(2.0**-24)
 
 
-def _rounds(seed: Array, n: int) -> tuple[Array, Array]:
-    """The hash's inner and outer rounds for counters 0..n−1 under `seed`."""
-    inner = _hash32(jnp.arange(n, dtype=jnp.uint32) ^ seed[0])
+def _rounds(seed: Array, n: int, first: Array | int = 0) -> tuple[Array, Array]:
+    """The hash's inner and outer rounds for counters first..first+n−1 under `seed`."""
+    counters = jnp.arange(n, dtype=jnp.uint32) + jnp.asarray(first, jnp.uint32)
+    inner = _hash32(counters ^ seed[0])
     return inner, _hash32(inner ^ seed[1])
 
 
