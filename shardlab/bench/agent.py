@@ -20,9 +20,9 @@ holds it (`SHARDLAB_JAX_CACHE=` turns the cache off, so the figure is cold).
 
 The brain uses every core (`runner.cores`): its population is split across them. The default
 population, 128 agents of 1,000 ticks (128,000 environment steps, as PPO gets), is 64 agents per
-core on a 2-core machine, where each core's share of the brains stays in its cache. Chosen by
-measurement (idle 2 cores, steps/s at 128,000 steps, two runs each): 64 agents 52,674 and
-48,364; 128 agents 47,777 and 48,544; 256 agents 38,332 and 38,576.
+core on a 2-core machine. Its size matters little since the parts stopped meeting every tick
+(idle 2 cores, steps/s of 1,000-tick runs, best of three): 64 agents 96,731; 128 agents 90,659;
+256 agents 94,468. (While they met: 64 agents 52,674, 128 agents 48,544, 256 agents 38,576.)
 """
 
 from __future__ import annotations
