@@ -166,7 +166,7 @@ def _chunk(
             out_specs=(part, part, PartitionSpec(None, AXIS)), check_vma=False,
         )  # fmt: skip
 
-    @jax.jit
+    @functools.partial(jax.jit, compiler_options=_IN_PLACE)
     def run(params: EnvParams, agents, env, key, offsets: agent_.Offsets):
         n = env.t.shape[0]
         env_keys, agent_keys = jax.vmap(jax.random.split, out_axes=1)(
@@ -177,6 +177,11 @@ def _chunk(
 
     return run
 
+
+# Left to itself, XLA's copy insertion copied the cortex's weights on every tick, as if the tick
+# still read the old weights after writing the new ones; its region analysis sees that nothing
+# does, and the copies go. Buffers only, not arithmetic: the lives are the same bit for bit.
+_IN_PLACE = {"xla_cpu_copy_insertion_use_region_analysis": True}
 
 _CACHE: dict[tuple, Callable] = {}
 
