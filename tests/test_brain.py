@@ -668,8 +668,8 @@ def test_a_population_replays_its_sequences_when_they_fill(world) -> None:
 
 def test_a_population_split_across_devices_lives_the_same_life(world, monkeypatch) -> None:
     """Split across the two devices (`population.SHARE` agents or more each), a population
-    lives the life it lives on one, bit for bit (the same actions every tick, the same learned
-    weights), and its results are gathered back on the first device."""
+    lives the life it lives on one: the same actions every tick and, over these 40 ticks, the
+    same state to the last bit; its results are gathered back on the first device."""
     assert len(jax.devices()) == 2  # conftest
     n = 2 * population.SHARE
     # Short episodes, so the worlds reset on both devices.

@@ -94,6 +94,11 @@ def _begin(
 # can differ from optimised code in the last bit (e.g. the initial weights' normal draws).
 _RUN_ONCE = {"xla_backend_optimization_level": 0}
 
+# Left to itself, XLA's copy insertion copied the cortex's weights on every tick, as if the tick
+# still read the old weights after writing the new ones; its region analysis sees that nothing
+# does, and the copies go. Buffers only, not arithmetic: the lives are the same bit for bit.
+_IN_PLACE = {"xla_cpu_copy_insertion_use_region_analysis": True}
+
 
 @functools.cache
 def _compiled(fn: Callable, static_argnums: int | tuple[int, ...]) -> Callable:
@@ -168,26 +173,21 @@ def _chunk(
 
     @functools.partial(jax.jit, compiler_options=_IN_PLACE)
     def run(params: EnvParams, agents, env, key, offsets: agent_.Offsets):
+        # Each tick's keys, the agents' split for the whole population: a part takes its slice.
+        ticks = jax.vmap(jax.random.split)(jax.random.split(key, n_steps))  # (T, 2, key)
         n = env.t.shape[0]
-        env_keys, agent_keys = jax.vmap(jax.random.split, out_axes=1)(
-            jax.random.split(key, n_steps)
-        )
-        agent_keys = jax.vmap(lambda k: jax.random.split(k, n))(agent_keys)
-        return live(params, agents, env, env_keys, agent_keys, offsets)
+        agent_keys = jax.vmap(lambda k: jax.random.split(k, n))(ticks[:, 1])
+        return live(params, agents, env, ticks[:, 0], agent_keys, offsets)
 
     return run
 
 
-# Left to itself, XLA's copy insertion copied the cortex's weights on every tick, as if the tick
-# still read the old weights after writing the new ones; its region analysis sees that nothing
-# does, and the copies go. Buffers only, not arithmetic: the lives are the same bit for bit.
-_IN_PLACE = {"xla_cpu_copy_insertion_use_region_analysis": True}
-
 _CACHE: dict[tuple, Callable] = {}
 
 SHARE = 8
-AXIS = "agents"
 """The fewest agents worth a device of their own: 8 agents trained no faster split in two."""
+AXIS = "agents"
+"""The mesh axis a split population's agents lie along."""
 
 
 def _spread(n_agents: int) -> NamedSharding | None:
@@ -228,11 +228,11 @@ def train(
     spread = _spread(n_agents)
     if spread is not None:
         agents, env, offsets = jax.device_put((agents, env, offsets), spread)
+    mesh = None if spread is None else spread.mesh
     logs = []
     done_steps = 0
     while done_steps < n_steps:
         size = min(chunk, n_steps - done_steps)
-        mesh = None if spread is None else spread.mesh
         cache_key = (id(world), program(config), size, learn, mesh)
         if cache_key not in _CACHE:
             _CACHE[cache_key] = _chunk(world, program(config), size, learn, spread)
