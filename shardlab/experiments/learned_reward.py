@@ -43,7 +43,9 @@ average: −0.0001 [−0.0025, 0.0031] per tick from the held-out peak to the la
 the margin 0.001. The contrast (their fall − the rule agents') is supported, 0.008 [0.003,
 0.025], since the rule agents' true reward keeps rising. The same verdicts as at f8cffcb, and at
 7ce138b with the worlds' hashed random numbers (−0.0004 [−0.0018, 0.0013]; contrast 0.006
-[0.003, 0.015]).
+[0.003, 0.015]). At 2bfd52a, whose brain differs only in how its floats round (issue 11,
+fourteenth part), not supported: −0.0007 [−0.0027, 0.0009], the CI's upper end now below the
+margin (contrast 0.006 [0.003, 0.012]). The verdict sits on the margin, and rounding moves it.
 """
 
 from __future__ import annotations
