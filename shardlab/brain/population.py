@@ -233,14 +233,13 @@ def train(
     zeros = agent_.no_offsets(agents)
     offsets = agent_.Offsets(*(np.broadcast_to(np.asarray(o, np.float32), z.shape)
                                for o, z in zip(offsets or zeros, zeros, strict=True)))  # fmt: skip
-    if spread is not None:
-        agents, env, offsets = jax.device_put((agents, env, offsets), spread)
-    mesh = None if spread is None else spread.mesh
+    if spread is not None:  # the agents were made spread (`start`)
+        env, offsets = jax.device_put((env, offsets), spread)
     logs = []
     done_steps = 0
     while done_steps < n_steps:
         size = min(chunk, n_steps - done_steps)
-        cache_key = (id(world), program(config), size, learn, mesh)
+        cache_key = (id(world), program(config), size, learn, spread)
         if cache_key not in _CACHE:
             _CACHE[cache_key] = _chunk(world, program(config), size, learn, spread)
         key, k = jax.random.split(key)
