@@ -391,14 +391,10 @@ class World:
         Beyond the grid's edge counts as wall. Items are shown as min(count, 3) / 3, so every
         value lies in [0, 1]."""
         r, v = self.radius, self.view
-        rows = state.pos[0] - r + jnp.arange(v)
-        cols = state.pos[1] - r + jnp.arange(v)
-        inside = ((rows >= 0) & (rows < self.height))[:, None] & (
-            (cols >= 0) & (cols < self.width)
-        )[None, :]
-        wall_view = ~inside | state.walls[
-            jnp.clip(rows, 0, self.height - 1)[:, None], jnp.clip(cols, 0, self.width - 1)[None, :]
-        ]
+        # The view's walls are one window of the grid padded with wall: a window copies whole
+        # rows, where indexing every view cell gathered them one at a time.
+        padded = jnp.pad(state.walls, r, constant_values=True)
+        wall_view = jax.lax.dynamic_slice(padded, (state.pos[0], state.pos[1]), (v, v))
         rel = state.slot_pos - state.pos + r  # (N, 2) position in the view
         shown = (
             self._present(state, params, state.t)
@@ -407,12 +403,14 @@ class World:
         )
         # Each shown object marks its cell in the channel of the kind it looks like (its own,
         # unless it is a decoy): as a bit in its channel's mask of its view row, OR-ed over the
-        # slots (a scatter of a few marks costs more under `vmap` than these words).
+        # slots by a reduction, which XLA computes once per world (an OR of the slots' words was
+        # fused into every view cell and computed again there; a scatter costs more still).
         looks = params.channel[state.kind][:, None] == jnp.arange(self.n_kinds)  # (N, K)
         in_row = (rel[:, 0, None] == jnp.arange(v))[:, None, :]  # (N, 1, v)
         bit = jnp.left_shift(jnp.uint32(1), rel[:, 1].astype(jnp.uint32))[:, None, None]
-        masks = functools.reduce(
-            jnp.bitwise_or, list(jnp.where((shown[:, None] & looks)[..., None] & in_row, bit, 0))
+        masks = jax.lax.reduce(
+            jnp.where((shown[:, None] & looks)[..., None] & in_row, bit, jnp.uint32(0)),
+            jnp.uint32(0), jax.lax.bitwise_or, (0,),
         )  # (K, v): bit j of [k, i] marks view cell (i, j) in channel k
         objects = (masks.T[:, None, :] >> jnp.arange(v, dtype=jnp.uint32)[:, None]) & 1  # (v, v, K)
         view = jnp.concatenate([wall_view[..., None], objects.astype(bool)], -1)
