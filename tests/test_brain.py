@@ -257,7 +257,7 @@ def _hand_built_brain(heads: dict[int, str]) -> pfc_.Brain:
     sens_w = jnp.zeros((Z, len(SENSATIONS))).at[0, S["stimulation"]].set(1.5)
     cortex = cortex_.CortexParams(
         jnp.zeros((5, Z)), jnp.zeros(Z), trans_w, jnp.zeros(Z), jnp.zeros((Z, 5)), jnp.zeros(5),
-        sens_w, jnp.zeros(len(SENSATIONS)),
+        sens_w, jnp.zeros(len(SENSATIONS)), jnp.zeros((0, 5)),
     )  # fmt: skip
     heads_w = jnp.zeros((Z, K))
     for unit, name in heads.items():
@@ -483,6 +483,39 @@ def test_the_sensory_code_sits_beside_the_learned_units() -> None:
     assert state.basal_ganglia.actor_w.shape == (13, 3) and state.goal.shape == (13,)
     assert state.assessors.w.shape[0] == state.memory.keys.shape[-1] == 13
     assert cortex_.transition(state.cortex, z, jnp.int32(1), 3).shape == (13,)
+
+
+def test_what_is_held_gates_a_copy_of_the_sensory_code(tmp_path) -> None:
+    """z = [learned units, observation, observation while item h is held, …]: each held item's
+    copy is the observation when its entry is on and zeros when it is off; the world model gets
+    no gradient into the gate; a checkpoint keeps where the items are shown."""
+    config = replace(SMALL, cortex=cortex_.CortexConfig(latent=8, sensory=True))
+    state = agent_.init(jax.random.key(1), config, obs_size=5, n_actions=3, held=(3, 4))
+    assert config.cortex.width(5, 2) == 8 + 5 * 3 == state.basal_ganglia.actor_w.shape[0]
+    holding_one = jnp.array([0.2, 0.0, 1.0, 1 / 3, 0.0])
+    z = np.asarray(cortex_.encode(state.cortex, holding_one))
+    np.testing.assert_array_equal(z[8:13], holding_one)
+    np.testing.assert_array_equal(z[13:18], holding_one)
+    np.testing.assert_array_equal(z[18:], np.zeros(5))
+    learned = replace(config, cortex=cortex_.CortexConfig(latent=8, sensory=False))
+    assert agent_.init(jax.random.key(1), learned, 5, 3, held=(3,)).cortex.held.shape == (0, 5)
+    updated, _ = cortex_.update(config.cortex, state.cortex, holding_one, jnp.int32(1),
+                                holding_one, jnp.zeros(len(SENSATIONS)), 3, jnp.float32(0))
+    np.testing.assert_array_equal(np.asarray(updated.held), np.asarray(state.cortex.held))
+    path = checkpoint.save(tmp_path / "held.safetensors", state, config)
+    np.testing.assert_array_equal(np.asarray(checkpoint.load(path, config).cortex.held),
+                                  np.asarray(state.cortex.held))  # fmt: skip
+
+
+def test_worlds_say_where_held_items_are_shown() -> None:
+    """`World.held` lists the observation entries of the items some object gives or takes."""
+    assert make("foraging").held == () and make("cheese-maze").held == ()
+    trash, money = make("trash"), make("money")
+    assert len(trash.held) == 1 and len(money.held) == 2
+    params = trash.default_params()
+    _, state = trash.reset(jax.random.key(0), params)
+    state = replace(state, items=state.items.at[0].set(2.0))
+    assert float(trash.observe(state, params)[trash.held[0]]) == pytest.approx(2 / 3)
 
 
 def test_every_module_can_be_switched_off(world, agent_fns) -> None:

@@ -52,7 +52,9 @@ def test_approval_reads_each_agents_approval_assessor() -> None:
     world = make(rb.WORLD)
     config = agent.AgentConfig()
     keys = jax.random.split(jax.random.key(1), 2)
-    agents = jax.vmap(lambda k: agent.init(k, config, world.obs_size, world.n_actions))(keys)
+    agents = jax.vmap(
+        lambda k: agent.init(k, config, world.obs_size, world.n_actions, held=world.held)
+    )(keys)
     w = jax.random.normal(jax.random.key(2), agents.assessors.w.shape)
     agents = agents._replace(assessors=agents.assessors._replace(w=w))
     obs, _ = rb._approach_states(world, jax.random.key(0))

@@ -72,12 +72,13 @@ class Diagnostics(NamedTuple):
 
 def init(
     key: Array, config: AgentConfig, obs_size: int, n_actions: int,
-    steering: steering_.SteeringState | None = None,
+    steering: steering_.SteeringState | None = None, held: tuple[int, ...] = (),
 ) -> AgentState:  # fmt: skip
     """A newborn. `steering` (default: made from `config.steering`) lets a population's
-    newborns share one compiled program whatever their steering subsystem."""
-    z, k = config.cortex.width(obs_size), len(steering_.REACTIONS)
-    cortex = cortex_.init(key, config.cortex, obs_size, n_actions, len(SENSATIONS))
+    newborns share one compiled program whatever their steering subsystem; `held` says where
+    the observation shows what the agent may hold (`World.held`, see `cortex_.encode`)."""
+    cortex = cortex_.init(key, config.cortex, obs_size, n_actions, len(SENSATIONS), held)
+    z, k = cortex.trans_b.shape[-1], len(steering_.REACTIONS)
     basal = bg.init(z, n_actions)
     return AgentState(
         cortex=cortex,

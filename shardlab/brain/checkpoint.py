@@ -70,6 +70,7 @@ def save(path: str | os.PathLike[str], state: Any, config: agent_.AgentConfig) -
             {
                 "obs_size": int(np.shape(state.obs)[-1]),
                 "n_actions": int(np.shape(state.basal_ganglia.actor_b)[-1]),
+                "held": _held(state.cortex.held),
                 "batch": list(np.shape(state.obs)[:-1]),
             }
         )
@@ -90,6 +91,13 @@ def save(path: str | os.PathLike[str], state: Any, config: agent_.AgentConfig) -
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _held(rows: Any) -> list[int]:
+    """The observation entries a cortex's `held` rows pick (the same for every agent)."""
+    rows = np.asarray(rows)
+    one = rows[(0,) * (rows.ndim - 2)]  # the first agent's
+    return [int(i) for i in np.argmax(one, -1)] if one.size else []
 
 
 def _read(path: Path) -> tuple[dict[str, str], dict[str, np.ndarray]]:
@@ -116,8 +124,9 @@ def _template(metadata: dict[str, str], config: agent_.AgentConfig, path: Path) 
         )
     sizes = json.loads(metadata["agent"])
     single = jax.eval_shape(
-        lambda: agent_.init(jax.random.key(0), config, sizes["obs_size"], sizes["n_actions"])
-    )
+        lambda: agent_.init(jax.random.key(0), config, sizes["obs_size"], sizes["n_actions"],
+                            held=tuple(sizes.get("held", ())))
+    )  # fmt: skip
     batch = tuple(sizes["batch"])
     return jax.tree.map(lambda s: jax.ShapeDtypeStruct(batch + s.shape, s.dtype), single)
 

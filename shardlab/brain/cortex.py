@@ -39,9 +39,10 @@ class CortexConfig:
     plastic: bool = True  # False freezes the world model (an ablation)
     sensory: bool = True  # z carries the sensory code beside the learned units
 
-    def width(self, obs_size: int) -> int:
-        """The width of z: the learned units, and the observation if it is carried."""
-        return self.latent + obs_size * self.sensory
+    def width(self, obs_size: int, held: int = 0) -> int:
+        """The width of z: the learned units, and the observation if it is carried, once as
+        it is and once more for each of the `held` items (see `encode`)."""
+        return self.latent + obs_size * self.sensory * (1 + held)
 
 
 class CortexParams(NamedTuple):
@@ -55,11 +56,17 @@ class CortexParams(NamedTuple):
     obs_b: Array
     sens_w: Array  # (Z, S) decode the sensations a latent predicts
     sens_b: Array
+    held: Array  # (H, O) fixed: row h picks the observation's entry for held item h
 
 
-def init(key: Array, config: CortexConfig, obs_size: int, n_actions: int, n_sens: int):
+def init(
+    key: Array, config: CortexConfig, obs_size: int, n_actions: int, n_sens: int,
+    held: tuple[int, ...] = (),
+) -> CortexParams:  # fmt: skip
+    """`held`: where the observation shows the items the agent may hold (`World.held`)."""
     k1, k2, k3, k4 = jax.random.split(key, 4)
-    z = config.width(obs_size)
+    held = held if config.sensory else ()
+    z = config.width(obs_size, len(held))
 
     def dense(k: Array, i: int, o: int) -> Array:
         return jax.random.normal(k, (i, o)) / jnp.sqrt(i)
@@ -69,6 +76,7 @@ def init(key: Array, config: CortexConfig, obs_size: int, n_actions: int, n_sens
         dense(k2, z + n_actions, z) * 0.5, jnp.zeros(z),
         dense(k3, z, obs_size) * 0.1, jnp.zeros(obs_size),
         dense(k4, z, n_sens) * 0.1, jnp.zeros(n_sens),
+        jax.nn.one_hot(jnp.asarray(held, jnp.int32), obs_size),
     )  # fmt: skip
 
 
@@ -83,8 +91,10 @@ def encode(params: CortexParams, obs: Array, offset: Array | float = 0.0) -> Arr
     learned = jnp.tanh(preactivation(params, obs) + offset)
     if params.trans_b.shape[-1] == params.enc_b.shape[-1]:  # learned units only
         return learned
-    return jnp.concatenate([learned, jnp.broadcast_to(obs, (*learned.shape[:-1], obs.shape[-1]))],
-                           -1)  # fmt: skip
+    obs = jnp.broadcast_to(obs, (*learned.shape[:-1], obs.shape[-1]))
+    holding = jnp.sum(jax.lax.stop_gradient(params.held) * obs[..., None, :], -1) > 0  # (..., H)
+    in_hand = (holding[..., :, None] * obs[..., None, :]).reshape(*obs.shape[:-1], -1)
+    return jnp.concatenate([learned, obs, in_hand], -1)
 
 
 def transition(params: CortexParams, z: Array, action: Array, n_actions: int) -> Array:

@@ -58,8 +58,8 @@ def start(
     k_env, k_agent, k_act = jax.random.split(key, 3)
     obs, env = world.reset_batch(k_env, n_agents, params)
     if agents is None:
-        agents = _compiled(_newborn, (0, 1, 2, 3), spread)(
-            program(config), world.obs_size, world.n_actions, n_agents, k_agent,
+        agents = _compiled(_newborn, (0, 1, 2, 3, 4), spread)(
+            program(config), world.obs_size, world.held, world.n_actions, n_agents, k_agent,
             steering_.init(config.steering),
         )
     elif spread is not None:
@@ -78,10 +78,10 @@ def program(config: agent_.AgentConfig) -> agent_.AgentConfig:
 
 
 def _newborn(
-    config: agent_.AgentConfig, obs_size: int, n_actions: int, n_agents: int, key: Array,
-    steering: steering_.SteeringState,
+    config: agent_.AgentConfig, obs_size: int, held: tuple[int, ...], n_actions: int,
+    n_agents: int, key: Array, steering: steering_.SteeringState,
 ) -> agent_.AgentState:  # fmt: skip
-    return jax.vmap(lambda k: agent_.init(k, config, obs_size, n_actions, steering))(
+    return jax.vmap(lambda k: agent_.init(k, config, obs_size, n_actions, steering, held))(
         jax.random.split(key, n_agents)
     )
 

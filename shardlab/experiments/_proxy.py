@@ -55,7 +55,7 @@ class WiredWorld:
     def __init__(self, world: World) -> None:
         self.world = world
         self.scenario = world.scenario
-        self.obs_size, self.n_actions = world.obs_size, world.n_actions
+        self.obs_size, self.held, self.n_actions = world.obs_size, world.held, world.n_actions
 
     def params(self, w: np.ndarray | None = None, b: float = 0.0) -> Wired:
         """The training phase's parameters with the reward model (w, b); silent by default."""

@@ -119,6 +119,11 @@ class World:
         self.n_channels = 1 + self.n_kinds  # walls, then one channel per kind
         self.n_intero = len(DRIVES) + len(ITEMS) + 2  # drives, items, signal light, supervisor
         self.obs_size = self.view * self.view * self.n_channels + self.n_intero
+        # Where the observation shows the items this world's objects give or take: what the
+        # agent may be holding, which the brain's cortex uses as a context (`cortex.encode`).
+        items = self.view * self.view * self.n_channels + len(DRIVES)
+        self.held = tuple(items + i for i, item in enumerate(ITEMS)
+                          if any(item in k.inventory or item in k.requires for k in scenario.kinds))
         self.n_actions = len(ACTIONS)
         self._queue = 1 + max((k.delay for k in scenario.kinds), default=0)
         self._signs = any(k.signal for k in scenario.kinds)  # else no step places a sign
