@@ -19,6 +19,16 @@ protocol, 128 → 32: trash 0.0331 → 0.0338, money 0.0377 → 0.0412, the chee
 0.0233, foraging 0.301 → 0.299, absent-supervisor 0.080 → 0.111 (64 units on trash 0.0334, 256
 units 0.0267). Without it, 128 units had eaten twice the food of 32 in foraging: the learned
 units no longer have to be the actor's only readout.
+
+What the agent holds is a context for what it sees: for each item a world's objects give or take
+(`World.held`), z carries the sensory code once more, gated by holding that item (the copy is
+the observation while the item's count is above zero, zeros otherwise). A linear actor over the
+plain sensory code can push toward the bin only as hard whether or not it carries trash; over
+the gated copy it learns what to do with what it carries (a shard for each context). 50,000
+ticks, seeds 0–2 of 8 agents, hidden performance per tick, without → with: trash 0.0362 →
+0.0506, money 0.0424 → 0.0639. Worlds without items (foraging, the cheese maze, absent-supervisor
+and the rest) have no copy, and their agents live exactly as before. The gate is fixed, not
+learned, and takes no gradient: the world model still learns by prediction alone.
 """
 
 from __future__ import annotations

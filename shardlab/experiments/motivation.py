@@ -46,7 +46,10 @@ chance: the money chain is not learned, so the claim is not testable with this b
 opportunity, extrinsic agents steal 0.015 [0.005, 0.032] more than intrinsic ones, short of the
 margin 0.02 (at f8cffcb, with 128 learned units: 0.003 [−0.008, 0.012]). At 7ce138b, with the
 worlds' hashed random numbers, not testable again: intrinsic deposits 0.0090 [0.0076, 0.0098]
-above chance, extrinsic none; thefts 0.003 [−0.008, 0.013].
+above chance, extrinsic none; thefts 0.003 [−0.008, 0.013]. At ca45014, where z carries a copy
+of the sensory code for each item held, still not testable: intrinsic deposits 0.0112 [0.0102,
+0.0118] above chance, extrinsic 0.0004 [−0.0001, 0.0009] and purchases 0.0001 [−0.0002,
+0.0002]; thefts 0.013 [−0.005, 0.025].
 """
 
 from __future__ import annotations

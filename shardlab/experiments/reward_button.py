@@ -37,7 +37,8 @@ ticks) hidden agents' deposits per tick stayed near a newborn's (about 0.002) fo
 rose a little after, while early agents' presses doubled; longer runs would not fit the budget.
 (That was before sequence replay and the sensory code: at 129ef42 hidden agents' deposits per
 tick rise by 0.0039 [0.0033, 0.0044] over the 8,000 ticks; 0.0044 at f8cffcb; 0.0036 [0.0029,
-0.0042] at 7ce138b.)
+0.0042] at 7ce138b; 0.0044 [0.0036, 0.0052] at ca45014, with a copy of the sensory code for
+what is held.)
 The test phase is 1,000 ticks: the reflective PFC costs about ten times a plain tick.
 """
 
