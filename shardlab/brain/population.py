@@ -244,6 +244,10 @@ def train(
             _CACHE[cache_key] = _chunk(world, program(config), size, learn, spread)
         key, k = jax.random.split(key)
         agents, env, log = _CACHE[cache_key](params, agents, env, k, offsets)
+        if spread is not None:
+            # An empty leaf (a world without held items: `cortex.held` is (N, 0, O)) comes out
+            # of a chunk replicated; put back as it went in, the next chunk is the same program.
+            agents = jax.device_put(agents, spread)
         logs.append(log)
         done_steps += size
         if progress is not None:
