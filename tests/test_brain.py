@@ -708,6 +708,10 @@ def test_a_population_split_across_devices_lives_the_same_life(world, monkeypatc
     # Short episodes, so the worlds reset on both devices.
     params, key = replace(world.default_params(), max_steps=jnp.int32(9)), jax.random.key(21)
     split = population.train(world, params, SMALL, key, n, 40, chunk=20)
+    # The second chunk ran the program the first one ran (one compiled chunk, not two).
+    chunk = population._CACHE[(id(world), population.program(SMALL), 20, True,
+                               population._spread(n))]  # fmt: skip
+    assert chunk._cache_size() == 1
     assert population._spread(n) is not None and population._spread(n - 1) is None
     assert split.agents.cortex.enc_w.devices() == {jax.devices()[0]}
     monkeypatch.setattr(population, "_spread", lambda n_agents: None)
