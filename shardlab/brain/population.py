@@ -178,7 +178,13 @@ def _chunk(
             out_specs=(part, part, PartitionSpec(None, AXIS)), check_vma=False,
         )  # fmt: skip
 
-    @functools.partial(jax.jit, compiler_options=_IN_PLACE)
+    # A split chunk's outputs are laid out as its inputs are (an empty leaf, such as
+    # `cortex.held` in a world without items, would come out replicated), so the next chunk
+    # runs the same program.
+    laid_out = None if spread is None else (
+        spread, spread, NamedSharding(spread.mesh, PartitionSpec(None, AXIS)))
+
+    @functools.partial(jax.jit, compiler_options=_IN_PLACE, out_shardings=laid_out)
     def run(params: EnvParams, agents, env, key, offsets: agent_.Offsets):
         # Each tick's keys, the agents' split for the whole population: a part takes its slice.
         ticks = jax.vmap(jax.random.split)(jax.random.split(key, n_steps))  # (T, 2, key)
@@ -244,10 +250,6 @@ def train(
             _CACHE[cache_key] = _chunk(world, program(config), size, learn, spread)
         key, k = jax.random.split(key)
         agents, env, log = _CACHE[cache_key](params, agents, env, k, offsets)
-        if spread is not None:
-            # An empty leaf (a world without held items: `cortex.held` is (N, 0, O)) comes out
-            # of a chunk replicated; put back as it went in, the next chunk is the same program.
-            agents = jax.device_put(agents, spread)
         logs.append(log)
         done_steps += size
         if progress is not None:
