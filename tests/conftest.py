@@ -4,8 +4,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,23 +56,6 @@ def run_quick(experiment: Experiment, out: Path) -> tuple[Path, ExperimentConfig
     """An experiment end to end in quick mode, in this process; its run directory and config."""
     config = experiment.configure(quick=True)
     return run_experiment(experiment, config, out, quick=True, workers=1, progress=False), config
-
-
-@contextmanager
-def count_compiles() -> Iterator[Callable[[], int]]:
-    """Count the programs lowered for compilation within the block (a jit cache miss lowers
-    before it looks in the persistent cache, so every recompile counts)."""
-    events: list[str] = []
-
-    def listen(event: str, *_: object, **__: object) -> None:
-        if event == "/jax/core/compile/jaxpr_to_mlir_module_duration":
-            events.append(event)
-
-    jax.monitoring.register_event_duration_secs_listener(listen)
-    try:
-        yield lambda: len(events)
-    finally:
-        jax.monitoring.unregister_event_duration_listener(listen)
 
 
 def check_summary(experiment: Experiment, run_dir: Path, config: ExperimentConfig) -> dict:

@@ -6,13 +6,18 @@ command's code path is otherwise the real one."""
 
 import dataclasses
 import json
+from types import SimpleNamespace
 
+import jax
+import jax.numpy as jnp
 import pytest
 import typer
 from typer.testing import CliRunner
 
 from shardlab.bench import agent as bench_agent
+from shardlab.brain import population
 from shardlab.brain.agent import AgentConfig
+from shardlab.errors import ShardlabError
 
 
 def _cheap() -> AgentConfig:
@@ -82,3 +87,18 @@ def test_pool_is_total_steps_over_total_seconds() -> None:
     both = bench_agent.pool(one, [4.0])
     assert both["runs"] == [100.0, 25.0] and both["seconds"] == 5.0
     assert both["steps_per_s"] == pytest.approx(40.0)
+
+
+def test_a_timed_run_that_compiles_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Planted: a `train` that compiles a new program on every call. The warm-up may compile;
+    a timed run may not, for its seconds would include the compile."""
+
+    def compiling_train(*args: object, **kwargs: object) -> SimpleNamespace:
+        fresh = jax.jit(lambda x: x + 1)  # a new function: a jit cache miss every call
+        return SimpleNamespace(agents=fresh(jnp.zeros(3)), log=None)
+
+    monkeypatch.setattr(population, "train", compiling_train)
+    bench_agent.time_brain(_cheap(), 2, 4, range(1), warm_up=True)
+    with pytest.raises(ShardlabError, match="compiled 1 program"):
+        bench_agent.time_brain(_cheap(), 2, 4, range(1))
+

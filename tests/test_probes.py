@@ -5,13 +5,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import SMALL_BRAIN, count_compiles
+from conftest import SMALL_BRAIN
 
 from shardlab.analysis import probes
 from shardlab.brain import agent as agent_
 from shardlab.brain import cortex as cortex_
 from shardlab.brain import population
 from shardlab.errors import ShardlabError
+from shardlab.runner.cache import count_compiles
 from shardlab.worlds import DRIVES, SENSATIONS, make
 
 pytestmark = pytest.mark.xdist_group("probes")  # one worker builds the trained fixture

@@ -7,16 +7,18 @@ module costs (the brain's speed with that one module off), and the hidden perfor
 learner reaches after the same number of environment steps — a fast learner that learns nothing
 is no bargain.
 
-Timing: the brain is compiled by a warm-up call first, then `population.train` calls are timed
-to `jax.block_until_ready` (each includes making the fresh worlds, as any run does): three before
-PPO and three after, pooled into one steps/s (total steps over total seconds; each run's rate is
-in `runs`). PPO is timed over `model.learn(total_timesteps)` with the same total number of
-environment steps, one run of about two minutes that averages over the machine's slow spells;
-pooling runs on both sides of it lets the brain's figure average over them too, where a single
-few-second run had caught a spell or missed it (31.7× and 36.3× for the same code). Each
-module-off figure pools three runs. `compile_s` is the warm-up's time less what its one chunk of
-ticks takes once compiled: the full brain's compile, cold unless the persistent cache already
-holds it (`SHARDLAB_JAX_CACHE=` turns the cache off, so the figure is cold).
+Timing: the brain is compiled by a warm-up run as long as a timed one, then `population.train`
+calls are timed to `jax.block_until_ready` (each includes making the fresh worlds, as any run
+does): three before PPO and three after, pooled into one steps/s (total steps over total
+seconds; each run's rate is in `runs`). A timed run that compiles anything is an error: a chunk
+program compiled a second time for a run's second chunk once cut the reported speed by nearly
+half, unseen by a warm-up of one chunk. PPO is timed over `model.learn(total_timesteps)` with
+the same total number of environment steps, one run of about two minutes that averages over the
+machine's slow spells; pooling runs on both sides of it lets the brain's figure average over
+them too, where a single few-second run had caught a spell or missed it (31.7× and 36.3× for the
+same code). Each module-off figure pools three runs. `compile_s` is the warm-up's time less the
+first timed run's: the full brain's compile, cold unless the persistent cache already holds it
+(`SHARDLAB_JAX_CACHE=` turns the cache off, so the figure is cold).
 
 The brain uses every core (`runner.cores`): its population is split across them. The default
 population, 128 agents of 1,000 ticks (128,000 environment steps, as PPO gets), is 64 agents per
@@ -40,6 +42,7 @@ from rich.table import Table
 from shardlab.bench.harness import chunk_size, late_performance, train_ppo
 from shardlab.brain.agent import AgentConfig
 from shardlab.errors import ShardlabError, require
+from shardlab.runner.cache import count_compiles
 
 SCENARIO = "foraging"
 POPULATION, STEPS = 128, 1000
@@ -68,9 +71,10 @@ def ablate(config: AgentConfig, module: str) -> AgentConfig:
 
 
 def time_brain(
-    config: AgentConfig, population: int, steps: int, seeds: range
+    config: AgentConfig, population: int, steps: int, seeds: range, warm_up: bool = False
 ) -> tuple[list[float], Any]:
-    """Seconds of each run of a brain population (one per seed), and the last run's lifetime."""
+    """Seconds of each run of a brain population (one per seed), and the last run's lifetime.
+    Runs other than a `warm_up` must compile nothing, or their seconds would include it."""
     import jax
 
     from shardlab.brain import population as population_
@@ -79,12 +83,18 @@ def time_brain(
     world = make(SCENARIO)
     params = world.default_params("train")
     seconds, life = [], None
-    for seed in seeds:
-        start = time.perf_counter()
-        life = population_.train(world, params, config, jax.random.PRNGKey(seed), population,
-                                 steps, chunk=chunk_size(steps, most=250))  # fmt: skip
-        jax.block_until_ready((life.agents, life.log))
-        seconds.append(time.perf_counter() - start)
+    with count_compiles() as compiles:
+        for seed in seeds:
+            start = time.perf_counter()
+            life = population_.train(world, params, config, jax.random.PRNGKey(seed),
+                                     population, steps, chunk=chunk_size(steps, most=250))
+            jax.block_until_ready((life.agents, life.log))
+            seconds.append(time.perf_counter() - start)
+    if compiles() and not warm_up:
+        raise ShardlabError(
+            f"a timed brain run compiled {compiles()} program(s) after its warm-up, so its time "
+            "would include compiling: something in the run changes shape or layout between its "
+            "chunks or runs")  # fmt: skip
     return seconds, life
 
 
@@ -101,16 +111,15 @@ def bench_brain(
     config: AgentConfig, population: int, steps: int, repeats: int = REPEATS
 ) -> dict[str, Any]:
     """Steps/s (agents × ticks per second, pooled over `repeats` timed runs) and late
-    performance of a brain population, after a compiling warm-up of one chunk."""
-    chunk = chunk_size(steps, most=250)
-    warm_seconds, _ = time_brain(config, population, chunk, range(1))
+    performance of a brain population, after a compiling warm-up run of as many ticks."""
+    warm_seconds, _ = time_brain(config, population, steps, range(1), warm_up=True)
     seconds, life = time_brain(config, population, steps, range(repeats))
     empty = {"agent": "brain", "population": population, "env_steps": population * steps,
              "seconds": 0.0, "runs": []}  # fmt: skip
     return {
         **pool(empty, seconds),
         "performance": late_performance(np.asarray(life.log.performance)),
-        "compile_s": max(0.0, warm_seconds[0] - seconds[0] * chunk / steps),
+        "compile_s": max(0.0, warm_seconds[0] - seconds[0]),
     }
 
 
