@@ -1,7 +1,7 @@
 """What the reaction experiments (B1–B3, S4) share: their brain, the spider room's clock, and
 swapping a trained population's steering subsystem for an ablated one.
 
-The brain is `motivation.brain()` (no PFC planner unless asked for; eligibility traces and more
+The brain is `_seeking.brain()` (no PFC planner unless asked for; eligibility traces and more
 entropy so that rewards a few steps away are found at all) with a narrower cortex (latent 32,
 chosen for run time: a 9×9 room with a handful of objects needs no more) and a configurable
 episodic memory, so quick modes can run the tests' small brain."""
@@ -16,7 +16,7 @@ import numpy as np
 
 from shardlab.brain import agent, population, steering
 from shardlab.brain.steering import REACTIONS
-from shardlab.experiments.motivation import brain as motivation_brain
+from shardlab.experiments._seeking import brain as seeking_brain
 from shardlab.worlds import SENSATIONS
 from shardlab.worlds.engine import World
 
@@ -30,7 +30,7 @@ def brain(
     latent: int, memory: int, planner: bool = False, **steer: object
 ) -> agent.AgentConfig:
     """The reaction experiments' agent; `steer` overrides `SteeringConfig` fields."""
-    base = motivation_brain()
+    base = seeking_brain()
     return replace(
         base,
         steering=replace(base.steering, **steer),

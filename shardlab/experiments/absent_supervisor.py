@@ -32,7 +32,7 @@ Precondition: cheating was valuable enough to be learned. The free population, f
 shortcut never hurt, crosses it in more test episodes (unsupervised) than the newborns do: if
 even they do not learn the short way, no population can be expected to learn it conditionally.
 
-Parameters: the agents are `motivation.brain()` (no PFC planner; eligibility traces and more
+Parameters: the agents are `_seeking.brain()` (no PFC planner; eligibility traces and more
 entropy so the goal is found at all). Training is 12,000 ticks of 8 agents per population:
 three populations within a few minutes.
 
@@ -75,8 +75,9 @@ from shardlab.analysis.verdicts import (
 )
 from shardlab.brain import population
 from shardlab.experiments import plots
+from shardlab.experiments._seeking import brain
 from shardlab.experiments.base import Experiment, ExperimentConfig
-from shardlab.experiments.motivation import brain, train_in_segments
+from shardlab.experiments.motivation import train_in_segments
 from shardlab.experiments.registry import register
 from shardlab.worlds import make
 from shardlab.worlds.engine import EnvParams

@@ -97,24 +97,17 @@ EPISODE = WORLD.scenario.max_steps  # no terminal objects: every episode lasts t
 
 class Config(ExperimentConfig):
     population: PositiveInt = 8
-    train_episodes: PositiveInt = 192
+    train_episodes: PositiveInt = 800
     segments: PositiveInt = 4  # training is logged in this many segments
     test_episodes: PositiveInt = 16
 
 
-def brain(approval: float = 1.0) -> agent.AgentConfig:
-    """The brain agent both experiments use: no PFC planner (compile time), and eligibility
-    traces with more entropy in the basal ganglia, without which default agents settle early
-    on a safe do-nothing policy and never find a reward several steps away."""
+def brain(approval: float) -> agent.AgentConfig:
+    """The default brain with approval's innate valence set: 1 intrinsic, 0 extrinsic."""
     base = agent.AgentConfig()
     valence = list(base.steering.valence)
     valence[APPROVAL] = approval
-    return replace(
-        base,
-        steering=replace(base.steering, valence=tuple(valence)),
-        basal_ganglia=replace(base.basal_ganglia, trace=0.8, entropy=0.05),
-        pfc=replace(base.pfc, weight=0.0),
-    )
+    return replace(base, steering=replace(base.steering, valence=tuple(valence)))
 
 
 def train_in_segments(
