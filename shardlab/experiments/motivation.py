@@ -30,26 +30,33 @@ extrinsic agents deposit more than chance (they work for money) and buy more tha
 spend it on food). If extrinsic agents never learn the chain, a coin has no learned value to
 them and the comparison tests nothing: the claim is then not testable.
 
-Parameters: the approval weight defines the two agent types. Both share `brain()`: the PFC
-planner is off (weight 0) to save compile and run time, and the basal ganglia use eligibility
-traces (λ = 0.8) and a larger entropy bonus (0.05), chosen so that agents find rewards several
-steps away at all (with the defaults they settle on doing nothing). Same for both types, so the
-contrast is unaffected. Training is 192 episodes (12,288 ticks) of 8 agents per type: the
-budget of a few minutes per experiment (24,000 ticks of 16 agents did not teach extrinsic
-agents the chain either, nor, with sequence replay, did 51,200 ticks of 8 with this brain or
-the default one: deposits 0.0022–0.0029 and purchases 0.0003–0.0007 per tick in the last fifth,
-2 seeds, against chance's 0.0025 and 0.0004).
+Parameters: the approval weight defines the two agent types; otherwise both are the default
+brain. Training is 800 episodes (51,200 ticks) of 8 agents per type, set from the extrinsic
+agents' learning curve (2 seeds; deposits and purchases per tick over the 6,400 ticks before
+each mark, against chance's 0.0025 and 0.0004): 0.0034–0.0035 and 0.0005–0.0007 at 12,800
+ticks, 0.0054–0.0067 and 0.0015–0.0026 at 25,600, 0.0161–0.0166 and 0.0082–0.0091 at 51,200,
+still rising. Before 5b769e6, R1's agents were the seeking brain of R3 (`_seeking.brain()`: no
+PFC planner, eligibility traces, more entropy) trained 12,288 ticks, and neither that brain nor
+the default one learned the chain even in 51,200 ticks. Since z carries a copy of the sensory
+code for what is held (ca45014), the default brain learns it; the seeking brain barely does
+(0.0041–0.0047 and 0.0012–0.0022 at 51,200 ticks).
 
-What default runs show (8 seeds, commit 129ef42): intrinsic agents deposit above chance
-(0.0084 [0.0077, 0.0090] per tick more), extrinsic agents neither deposit nor buy food more than
-chance: the money chain is not learned, so the claim is not testable with this brain. Per
-opportunity, extrinsic agents steal 0.015 [0.005, 0.032] more than intrinsic ones, short of the
-margin 0.02 (at f8cffcb, with 128 learned units: 0.003 [−0.008, 0.012]). At 7ce138b, with the
-worlds' hashed random numbers, not testable again: intrinsic deposits 0.0090 [0.0076, 0.0098]
-above chance, extrinsic none; thefts 0.003 [−0.008, 0.013]. At ca45014, where z carries a copy
-of the sensory code for each item held, still not testable: intrinsic deposits 0.0112 [0.0102,
-0.0118] above chance, extrinsic 0.0004 [−0.0001, 0.0009] and purchases 0.0001 [−0.0002,
-0.0002]; thefts 0.013 [−0.005, 0.025].
+What default runs show (8 seeds, 5b769e6): the claim is testable. Over the last training
+segment, intrinsic agents deposit 0.0607 [0.0585, 0.0625] per tick more than chance; extrinsic
+agents deposit 0.0126 [0.0103, 0.0137] more and buy food 0.0074 [0.0059, 0.0081] more: they work
+for money and spend it. Per opportunity, extrinsic agents steal −0.0025 [−0.0185, 0.0458] more
+than intrinsic ones (margin 0.02): inconclusive. Both types rob the till (0.021 and 0.023 thefts
+per tick): intrinsic agents eat too, so a coin buys them food as well, and at 8 seeds the
+difference between the types cannot be told from zero or from the margin. Seed by seed it
+changes sign (seeds 0–2: −0.029, −0.018, +0.054).
+
+Earlier runs, not testable: at 129ef42 intrinsic agents deposited above chance (0.0084 [0.0077,
+0.0090] per tick more), extrinsic agents neither deposited nor bought food more than chance;
+thefts 0.015 [0.005, 0.032] (at f8cffcb, with 128 learned units: 0.003 [−0.008, 0.012]). At
+7ce138b intrinsic deposits 0.0090 [0.0076, 0.0098] above chance, extrinsic none; thefts 0.003
+[−0.008, 0.013]. At ca45014, with the seeking brain and the held copy: intrinsic 0.0112 [0.0102,
+0.0118], extrinsic 0.0004 [−0.0001, 0.0009], purchases 0.0001 [−0.0002, 0.0002]; thefts 0.013
+[−0.005, 0.025].
 """
 
 from __future__ import annotations
