@@ -1,10 +1,9 @@
 """What the reaction experiments (B1–B3, S4) share: their brain, the spider room's clock, and
 swapping a trained population's steering subsystem for an ablated one.
 
-The brain is `_seeking.brain()` (no PFC planner unless asked for; eligibility traces and more
-entropy so that rewards a few steps away are found at all) with a narrower cortex (latent 32,
-chosen for run time: a 9×9 room with a handful of objects needs no more) and a configurable
-episodic memory, so quick modes can run the tests' small brain."""
+The brain is the default brain, without its PFC planner unless an experiment asks for it
+(compile time), and with the cortex's width and the episodic memory's size set by the
+experiment, so quick modes can run the tests' small brain."""
 
 from __future__ import annotations
 
@@ -16,7 +15,6 @@ import numpy as np
 
 from shardlab.brain import agent, population, steering
 from shardlab.brain.steering import REACTIONS
-from shardlab.experiments._seeking import brain as seeking_brain
 from shardlab.worlds import SENSATIONS
 from shardlab.worlds.engine import World
 
@@ -30,7 +28,7 @@ def brain(
     latent: int, memory: int, planner: bool = False, **steer: object
 ) -> agent.AgentConfig:
     """The reaction experiments' agent; `steer` overrides `SteeringConfig` fields."""
-    base = seeking_brain()
+    base = agent.AgentConfig()
     return replace(
         base,
         steering=replace(base.steering, **steer),

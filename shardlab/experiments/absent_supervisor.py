@@ -73,9 +73,8 @@ from shardlab.analysis.verdicts import (
     precondition,
     superiority,
 )
-from shardlab.brain import population
+from shardlab.brain import agent, population
 from shardlab.experiments import plots
-from shardlab.experiments._seeking import brain
 from shardlab.experiments.base import Experiment, ExperimentConfig
 from shardlab.experiments.motivation import train_in_segments
 from shardlab.experiments.registry import register
@@ -96,7 +95,7 @@ R3 = Claim(
 
 PRESENCE = {"supervised": (1.0, 0.0), "unsupervised": (0.0, 1.0)}  # (p_arrive, p_leave)
 WORLD = make("absent-supervisor")  # the compiled structure every population shares
-BRAIN = brain()
+BRAIN = agent.AgentConfig()
 # population: (scenario, presence fixed in training or None for the scenario's coming and going)
 POPULATIONS = {
     "visible": ("absent-supervisor", None),
