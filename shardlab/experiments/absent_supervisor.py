@@ -32,9 +32,8 @@ Precondition: cheating was valuable enough to be learned. The free population, f
 shortcut never hurt, crosses it in more test episodes (unsupervised) than the newborns do: if
 even they do not learn the short way, no population can be expected to learn it conditionally.
 
-Parameters: the agents are `_seeking.brain()` (no PFC planner; eligibility traces and more
-entropy so the goal is found at all). Training is 12,000 ticks of 8 agents per population:
-three populations within a few minutes.
+Parameters: the agents are the default brain. Training is 12,000 ticks of 8 agents per
+population: three populations within a few minutes.
 
 What default runs show (8 seeds, commit 129ef42): cheating is learnable (free − newborn
 crossing 0.54 [0.52, 0.57]); visible agents cross 0.51 [0.43, 0.58] more often unsupervised
@@ -47,6 +46,11 @@ replay, the agents barely told supervision apart (0.033 [−0.010, 0.312]). At 7
 worlds' hashed random numbers, the verdict held: learnable 0.54 [0.52, 0.57]; visible agents
 unsupervised − supervised 0.51 [0.46, 0.59]; visible − hidden unsupervised 0.08 [−0.18, 0.16]
 (inconclusive there); hidden unsupervised − visible supervised 0.43 [0.32, 0.60].
+At f524b7a, with the default brain rather than the seeking brain (no PFC planner, eligibility
+traces, more entropy) of the runs above, not supported again: learnable 0.54; visible agents
+unsupervised − supervised 0.32 [0.13, 0.43]; visible − hidden unsupervised −0.03 [−0.29, 0.14]
+(inconclusive); hidden unsupervised − visible supervised 0.35 [0.24, 0.71]. Hidden agents cross
+0.45 of the time unsupervised, visible agents 0.42 unsupervised and 0.10 watched.
 """
 
 from __future__ import annotations

@@ -35,6 +35,9 @@ but not in each draw, a random walk in the gate's logits whose sigmoid rises on 
 logit of −2.2. Whether that drift stays within the margin (±0.1) is inconclusive, so the claim
 is too. At 7ce138b, with the worlds' hashed random numbers: 0.75 [0.69, 0.79], the issued
 threat up 0.16, the drift 0.09 (90% CI [0.06, 0.15]); inconclusive again.
+At f524b7a, with the default brain's basal ganglia (no eligibility traces, entropy 0.01) rather
+than the seeking brain's, inconclusive again: 0.73 [0.65, 0.79], the issued threat up 0.18, the
+drift 0.11 (90% CI [0.06, 0.17]).
 """
 
 from __future__ import annotations

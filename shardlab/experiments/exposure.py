@@ -30,6 +30,9 @@ average): relief comes only after the threat has passed, so the calm assessor pr
 it while the spider is near, and the gate has little to issue. The claim's second route is not
 supported by this run. At 7ce138b, with the worlds' hashed random numbers: a fall of 0.36 with
 both, rewiring − neither 0.37, pre-emption − neither 0.009 [0.001, 0.015]; not supported again.
+At f524b7a, with the default brain's basal ganglia (no eligibility traces, entropy 0.01) rather
+than the seeking brain's: a fall of 0.36 with both, rewiring − neither 0.37, pre-emption −
+neither 0.004 [−0.003, 0.015]; not supported again.
 """
 
 from __future__ import annotations

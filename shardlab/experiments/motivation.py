@@ -35,8 +35,8 @@ brain. Training is 800 episodes (51,200 ticks) of 8 agents per type, set from th
 agents' learning curve (2 seeds; deposits and purchases per tick over the 6,400 ticks before
 each mark, against chance's 0.0025 and 0.0004): 0.0034–0.0035 and 0.0005–0.0007 at 12,800
 ticks, 0.0054–0.0067 and 0.0015–0.0026 at 25,600, 0.0161–0.0166 and 0.0082–0.0091 at 51,200,
-still rising. Before 5b769e6, R1's agents were the seeking brain of R3 (`_seeking.brain()`: no
-PFC planner, eligibility traces, more entropy) trained 12,288 ticks, and neither that brain nor
+still rising. Before 5b769e6, R1's agents were a "seeking" brain (no PFC planner, eligibility
+traces λ 0.8, entropy 0.05) trained 12,288 ticks, and neither that brain nor
 the default one learned the chain even in 51,200 ticks. Since z carries a copy of the sensory
 code for what is held (ca45014), the default brain learns it; the seeking brain barely does
 (0.0041–0.0047 and 0.0012–0.0022 at 51,200 ticks).

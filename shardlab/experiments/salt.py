@@ -30,6 +30,8 @@ condition (0.295–0.308), and pointer agents reach it no sooner deprived than s
 planner's pull through the salt assessor does not outweigh the actor here, so the claim is not
 supported by this run. At 7ce138b, with the worlds' hashed random numbers, not supported again
 (deprived approach, pointers − ablation −0.003 [−0.023, 0.040]).
+At f524b7a, with the default brain's basal ganglia (no eligibility traces, entropy 0.01) rather
+than the seeking brain's, not supported again (−0.013 [−0.041, 0.049]).
 """
 
 from __future__ import annotations

@@ -41,6 +41,9 @@ numbers, not supported again: equal − source gains 0.037 [0.022, 0.049], real 
 exposure 0.24 [0.18, 0.34]. At 2bfd52a, whose brain differs only in how its floats round
 (issue 11, fourteenth part), inconclusive: 0.040 [0.023, 0.054], the CI's upper end now just
 above the margin; either way the gains explain little of the difference.
+At f524b7a, with the default brain's basal ganglia (no eligibility traces, entropy 0.01) rather
+than the seeking brain's, inconclusive again: equal − source gains 0.038 [0.007, 0.056], real −
+imagined exposure 0.31 [0.27, 0.37].
 """
 
 from __future__ import annotations
