@@ -29,7 +29,7 @@ mice trained with the cheese anywhere. Everything is measured with learning froz
 The maze is the `cheese-maze` scenario: 9×9 (4×4 cells), 40 ticks, view radius 3, the mouse
 hungry (0.8, constant) so the cheese pays 1.0, sized so that mice learn it in minutes. The brain
 is the default one with its PFC planner off (compile time; the claim is about the actor's
-shards). Until f524b7a its basal ganglia also had eligibility traces (λ = 0.8) and no habit
+shards). Until 65e82ad its basal ganglia also had eligibility traces (λ = 0.8) and no habit
 prior, chosen when, without them, whatever the mouse happened to do first (walking into walls)
 became self-reinforcing; with the default basal ganglia every test held (see below).
 
