@@ -84,4 +84,6 @@ def test_cheese_maze_quick_end_to_end(quick_run) -> None:
     tables = RunStore(run_dir).load_tables()
     assert tables["decisions"]["choice"].between(0, 1).all()
     untrained = tables["summary"].query("condition == 'untrained'")
-    assert (untrained[["cheese_push", "corner_push"]] == 0).all().all()  # a newborn actor is 0
+    # A newborn's policy is flat (actor and habit prior start at zero): no push, but for the
+    # rounding of the habit prior's log-softmax.
+    np.testing.assert_allclose(untrained[["cheese_push", "corner_push"]], 0, atol=1e-6)
