@@ -88,8 +88,7 @@ S2 = Claim(
 )
 
 MAZE = worlds.scenario("cheese-maze")
-_DEFAULT = agent_.AgentConfig()
-BRAIN = replace(_DEFAULT, pfc=pfc_.PFCConfig(weight=0.0))
+BRAIN = agent_.AgentConfig(pfc=pfc_.PFCConfig(weight=0.0))
 START = (MAZE.size[0] - 2, 1)  # the bottom-left square, where the paths of the analysis begin
 CORNER = (1, MAZE.size[1] - 2)  # the top-right square of every maze
 NEAR, FAR = 2, 5  # path distance from the decision square to the cheese: near ≤ 2, far ≥ 5
